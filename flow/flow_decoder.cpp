@@ -1,0 +1,831 @@
+#include "flow/flow_decoder.hpp"
+
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include "flow/defaults.hpp"
+#include "flow/names.hpp"
+#include "flow/suggestion.hpp"
+#include "flow/yaml_value.hpp"
+
+namespace podflow::flow {
+namespace {
+
+using FieldList = std::vector<std::string>;
+
+const FieldList kTopFields{"apiVersion", "kind", "metadata", "spec", "status"};
+// ObjectMeta as the API server returns it, so a Flow read back from a cluster decodes too.
+const FieldList kMetadataFields{"name",
+                                "namespace",
+                                "labels",
+                                "annotations",
+                                "uid",
+                                "resourceVersion",
+                                "generation",
+                                "creationTimestamp",
+                                "managedFields",
+                                "generateName",
+                                "ownerReferences",
+                                "finalizers",
+                                "deletionTimestamp",
+                                "deletionGracePeriodSeconds",
+                                "selfLink"};
+const FieldList kSpecFields{"image", "parameters", "defaults", "steps"};
+const FieldList kSettingsFields{"image",        "resources",   "timeoutSeconds", "retry",
+                                "env",          "secrets",     "serviceAccount", "namespace",
+                                "nodeSelector", "tolerations", "labels",         "annotations"};
+const FieldList kStepOnlyFields{"name", "command", "next", "foreach", "join"};
+const FieldList kResourceFields{"cpu", "memory", "disk", "gpu", "gpuVendor"};
+const FieldList kRetryFields{"times", "delaySeconds"};
+const FieldList kEnvFields{"name", "value"};
+const FieldList kTolerationFields{"key", "operator", "value", "effect", "tolerationSeconds"};
+const FieldList kParameterFields{"name", "default", "type", "help"};
+const FieldList kParameterTypes{"string", "integer", "number", "boolean", "json"};
+
+FieldList step_fields() {
+  FieldList fields = kStepOnlyFields;
+  fields.insert(fields.end(), kSettingsFields.begin(), kSettingsFields.end());
+  return fields;
+}
+
+// Reads one document, collecting every problem instead of stopping at the first.
+class Decoder {
+ public:
+  explicit Decoder(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
+
+  FlowSpec decode(const YAML::Node& document) {
+    FlowSpec flow;
+    if (!expect_map(document, "the document")) return flow;
+    check_fields(document, kTopFields, "the document");
+    flow.apiVersion = required_string(document, "apiVersion", "the document",
+                                      "; add apiVersion: " + std::string(defaults::kApiVersion))
+                          .value_or("");
+    if (document["apiVersion"] && !flow.apiVersion.empty() &&
+        flow.apiVersion != defaults::kApiVersion) {
+      error(document["apiVersion"], "apiVersion is '" + flow.apiVersion +
+                                        "'; a Flow has apiVersion " +
+                                        std::string(defaults::kApiVersion));
+    }
+    flow.kind = required_string(document, "kind", "the document", "; add kind: Flow").value_or("");
+    decode_metadata(document, flow);
+    const YAML::Node spec = document["spec"];
+    if (!spec) {
+      error(document,
+            "the document has no 'spec'; add spec.steps with at least a start and an end step");
+      return flow;
+    }
+    if (!expect_map(spec, "spec")) return flow;
+    check_fields(spec, kSpecFields, "spec");
+    flow.image = optional_string(spec, "image", "spec");
+    decode_parameters(spec["parameters"], flow);
+    if (const YAML::Node defaults = spec["defaults"]) {
+      if (expect_map(defaults, "spec.defaults")) {
+        check_fields(defaults, kSettingsFields, "spec.defaults");
+        decode_settings(defaults, "spec.defaults", flow.defaults);
+      }
+    }
+    decode_steps(spec, flow);
+    return flow;
+  }
+
+ private:
+  void error(const YAML::Node& node, std::string message) {
+    diagnostics_.push_back(Diagnostic{mark_of(node), step_, std::move(message)});
+  }
+
+  bool expect_map(const YAML::Node& node, const std::string& what) {
+    if (node.IsMap()) return true;
+    error(node, what + " must be a mapping (key: value lines), not " + describe_node(node));
+    return false;
+  }
+
+  bool expect_list(const YAML::Node& node, const std::string& what, const std::string& example) {
+    if (node.IsSequence()) return true;
+    error(node, what + " must be a list, not " + describe_node(node) + "; for example " + example);
+    return false;
+  }
+
+  void check_fields(const YAML::Node& map, const FieldList& known, const std::string& what) {
+    std::set<std::string> seen;
+    for (const auto& entry : map) {
+      const YAML::Node key = entry.first;
+      if (!key.IsScalar()) {
+        error(key, what + " has a key that is " + describe_node(key) + "; keys are field names");
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      if (!seen.insert(name).second) {
+        error(key, what + " sets '" + name + "' twice; keep one");
+      }
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      std::string message = what + " has an unknown field '" + name + "'";
+      const std::string suggestion = closest_match(name, known);
+      if (!suggestion.empty()) {
+        message += "; did you mean '" + suggestion + "'?";
+      } else {
+        message += "; known fields are ";
+        for (std::size_t i = 0; i < known.size(); ++i) message += (i ? ", " : "") + known[i];
+      }
+      error(key, message);
+    }
+  }
+
+  // A string field. Plain scalars that YAML reads as numbers or booleans are not strings, exactly
+  // as `kubectl apply` would say.
+  std::optional<std::string> string_value(const YAML::Node& node, const std::string& what) {
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::String) return node.Scalar();
+    if (node.IsScalar() && scalar_kind(node) != ScalarKind::Null) {
+      error(node, what + " must be a string, not " + describe_node(node) + "; quote it (\"" +
+                      node.Scalar() + "\")");
+    } else {
+      error(node, what + " must be a string, not " + describe_node(node));
+    }
+    return std::nullopt;
+  }
+
+  std::optional<std::string> optional_string(const YAML::Node& map, const std::string& field,
+                                             const std::string& what) {
+    const YAML::Node node = map[field];
+    if (!node) return std::nullopt;
+    return string_value(node, what + "." + field);
+  }
+
+  std::optional<std::string> required_string(const YAML::Node& map, const std::string& field,
+                                             const std::string& what,
+                                             const std::string& hint = "") {
+    const YAML::Node node = map[field];
+    if (!node) {
+      error(map, what + " has no '" + field + "'" + hint);
+      return std::nullopt;
+    }
+    return string_value(node, field);
+  }
+
+  std::optional<std::int64_t> integer_value(const YAML::Node& node, const std::string& what,
+                                            std::int64_t minimum, std::int64_t maximum,
+                                            const std::string& fix) {
+    if (!node.IsScalar() || scalar_kind(node) != ScalarKind::Integer ||
+        node.Scalar().find_first_of("xob") != std::string::npos) {
+      error(node, what + " must be a whole number, not " + describe_node(node) + "; " + fix);
+      return std::nullopt;
+    }
+    std::int64_t value = 0;
+    try {
+      std::size_t used = 0;
+      value = std::stoll(node.Scalar(), &used, 10);
+    } catch (const std::exception&) {
+      error(node, what + " " + node.Scalar() + " is out of range; " + fix);
+      return std::nullopt;
+    }
+    if (value < minimum || value > maximum) {
+      error(node, what + " is " + std::to_string(value) + "; " + fix);
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  bool boolean_value(const YAML::Node& node, const std::string& what) {
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::Boolean) {
+      const char first = node.Scalar().empty() ? 'n' : node.Scalar()[0];
+      return first == 't' || first == 'T' || first == 'y' || first == 'Y' ||
+             node.Scalar() == "on" || node.Scalar() == "On" || node.Scalar() == "ON";
+    }
+    error(node, what + " must be true or false, not " + describe_node(node));
+    return false;
+  }
+
+  std::map<std::string, std::string> string_map(const YAML::Node& node, const std::string& what) {
+    std::map<std::string, std::string> result;
+    if (!expect_map(node, what)) return result;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) {
+        error(entry.first, what + " keys must be strings");
+        continue;
+      }
+      const std::string key = entry.first.Scalar();
+      if (auto value = string_value(entry.second, what + "." + key)) result[key] = *value;
+    }
+    return result;
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& what,
+                                       const std::string& example) {
+    std::vector<std::string> result;
+    if (!expect_list(node, what, example)) return result;
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      if (auto value = string_value(item, what + "[" + std::to_string(index) + "]")) {
+        result.push_back(*value);
+      }
+      ++index;
+    }
+    return result;
+  }
+
+  void decode_metadata(const YAML::Node& document, FlowSpec& flow) {
+    const YAML::Node metadata = document["metadata"];
+    if (!metadata) {
+      error(document, "the document has no 'metadata'; add metadata.name, the flow's name");
+      return;
+    }
+    if (!expect_map(metadata, "metadata")) return;
+    check_fields(metadata, kMetadataFields, "metadata");
+    if (auto name = required_string(metadata, "name", "metadata",
+                                    "; add name: <flow name>, e.g. name: big-sum")) {
+      flow.name = *name;
+      if (!is_dns_label(*name)) {
+        error(metadata["name"], "metadata.name '" + *name +
+                                    "' is not a valid flow name; use at most 63 lowercase letters, "
+                                    "digits and '-', starting with a letter (e.g. big-sum)");
+      }
+    }
+    if (auto name = optional_string(metadata, "namespace", "metadata")) flow.namespace_ = *name;
+    if (const YAML::Node labels = metadata["labels"]) {
+      flow.metadataLabels = string_map(labels, "metadata.labels");
+    }
+  }
+
+  void decode_parameters(const YAML::Node& node, FlowSpec& flow) {
+    if (!node) return;
+    if (!expect_list(node, "spec.parameters", "[{name: alpha, default: \"0.5\"}]")) return;
+    std::set<std::string> names;
+    for (const auto& item : node) {
+      Parameter parameter;
+      parameter.mark = mark_of(item);
+      if (!expect_map(item, "a parameter")) continue;
+      check_fields(item, kParameterFields, "parameter");
+      parameter.name =
+          required_string(item, "name", "a parameter", "; every parameter needs one").value_or("");
+      const std::string what = "parameter '" + parameter.name + "'";
+      if (!parameter.name.empty() && !is_identifier(parameter.name)) {
+        error(item["name"], what +
+                                ": name must be lowercase letters, digits and underscores, "
+                                "starting with a letter");
+      }
+      if (!parameter.name.empty() && !names.insert(parameter.name).second) {
+        error(item["name"], what + " is defined twice; keep one");
+      }
+      if (auto type = optional_string(item, "type", what)) {
+        if (std::find(kParameterTypes.begin(), kParameterTypes.end(), *type) ==
+            kParameterTypes.end()) {
+          error(item["type"], what + ": type '" + *type +
+                                  "' is unknown; use string, integer, number, boolean or json");
+        } else {
+          parameter.type = *type;
+        }
+      }
+      if (auto help = optional_string(item, "help", what)) parameter.help = *help;
+      if (const YAML::Node value = item["default"]) {
+        parameter.defaultValue = parameter_default(value, parameter.type, what);
+      }
+      flow.parameters.push_back(std::move(parameter));
+    }
+  }
+
+  // A parameter's default as the text a step receives. JSON parameters may be any value; the
+  // conversion is budgeted so a YAML alias bomb cannot expand without bound.
+  std::optional<std::string> parameter_default(const YAML::Node& node, const std::string& type,
+                                               const std::string& what) {
+    if (type == "json") {
+      std::size_t budget = 100000;
+      auto json = to_json(node, budget);
+      if (!json) {
+        error(node, what +
+                        ": default is too large (more than 100000 values, or aliases that "
+                        "expand too far); pass large data as an artifact instead");
+        return std::nullopt;
+      }
+      return json->dump();
+    }
+    if (!node.IsScalar() || scalar_kind(node) == ScalarKind::Null) {
+      error(node, what + ": default must be a single value, not " + describe_node(node) +
+                      "; use type: json for lists and mappings");
+      return std::nullopt;
+    }
+    const ScalarKind kind = scalar_kind(node);
+    const bool fits =
+        type == "string" || (type == "integer" && kind == ScalarKind::Integer) ||
+        (type == "number" && (kind == ScalarKind::Integer || kind == ScalarKind::Float)) ||
+        (type == "boolean" && kind == ScalarKind::Boolean);
+    if (!fits) {
+      error(node, what + ": default " + node.Scalar() + " is not " +
+                      (type == "integer" ? "an integer" : "a " + type) +
+                      "; change the default or the type");
+      return std::nullopt;
+    }
+    if (kind == ScalarKind::Boolean) return boolean_value(node, what) ? "true" : "false";
+    return node.Scalar();
+  }
+
+  std::optional<nlohmann::json> to_json(const YAML::Node& node, std::size_t& budget) {
+    if (budget == 0) return std::nullopt;
+    --budget;
+    if (node.IsSequence()) {
+      nlohmann::json array = nlohmann::json::array();
+      for (const auto& item : node) {
+        auto value = to_json(item, budget);
+        if (!value) return std::nullopt;
+        array.push_back(std::move(*value));
+      }
+      return array;
+    }
+    if (node.IsMap()) {
+      nlohmann::json object = nlohmann::json::object();
+      for (const auto& entry : node) {
+        auto value = to_json(entry.second, budget);
+        if (!value) return std::nullopt;
+        object[entry.first.Scalar()] = std::move(*value);
+      }
+      return object;
+    }
+    switch (scalar_kind(node)) {
+      case ScalarKind::Null:
+        return nlohmann::json(nullptr);
+      case ScalarKind::Boolean:
+        return nlohmann::json(boolean_value(node, "value"));
+      case ScalarKind::Integer:
+      case ScalarKind::Float: {
+        auto parsed = nlohmann::json::parse(node.Scalar(), nullptr, false);
+        if (!parsed.is_discarded()) return parsed;
+        return nlohmann::json(node.Scalar());
+      }
+      case ScalarKind::String:
+        break;
+    }
+    return nlohmann::json(node.Scalar());
+  }
+
+  void decode_steps(const YAML::Node& spec, FlowSpec& flow) {
+    const YAML::Node node = spec["steps"];
+    if (!node) {
+      error(spec,
+            "spec has no 'steps'; add a list of steps with at least a start and an "
+            "end step");
+      return;
+    }
+    if (!expect_list(node, "spec.steps", "[{name: start, command: [...], next: [end]}, ...]")) {
+      return;
+    }
+    if (node.size() > defaults::kMaxSteps) {
+      error(node, "spec.steps has " + std::to_string(node.size()) +
+                      " steps; a flow may have at most " + std::to_string(defaults::kMaxSteps) +
+                      " (use foreach to run one step many times)");
+      return;
+    }
+    const FieldList fields = step_fields();
+    std::size_t index = 0;
+    for (const auto& item : node) {
+      step_.clear();
+      const std::string position = "spec.steps[" + std::to_string(index++) + "]";
+      if (!expect_map(item, position)) continue;
+      Step step;
+      step.mark = mark_of(item);
+      if (const YAML::Node name = item["name"]) {
+        step.name = string_value(name, position + ".name").value_or("");
+      } else {
+        error(item, position + " has no 'name'; every step needs one");
+      }
+      step_ = step.name;
+      check_fields(item, fields, "the step");
+      if (const YAML::Node command = item["command"]) {
+        step.command = string_list(command, "command", "[python3, train.py]");
+        if (command.IsSequence() && step.command.empty() && command.size() == 0) {
+          error(command,
+                "command is empty; give the program and its arguments, e.g. "
+                "[python3, train.py]");
+        } else if (!step.command.empty() && step.command.front().empty()) {
+          error(command, "command[0] is empty; it must name the program to run");
+        }
+      } else {
+        error(item,
+              "the step has no 'command'; add the program to run as a list, e.g. "
+              "command: [python3, train.py]");
+      }
+      if (const YAML::Node next = item["next"]) {
+        step.nextMark = mark_of(next);
+        if (next.IsScalar() && scalar_kind(next) == ScalarKind::String) {
+          error(next, "next must be a list of step names; write next: [" + next.Scalar() + "]");
+        } else {
+          step.next = string_list(next, "next", "next: [end]");
+          if (next.IsSequence() && next.size() == 0) {
+            error(next,
+                  "next is empty; name the step(s) that follow, or remove next from the end "
+                  "step");
+          }
+        }
+      }
+      if (const YAML::Node foreach = item["foreach"]) {
+        step.foreachMark = mark_of(foreach);
+        step.foreach = string_value(foreach, "foreach");
+        if (step.foreach && step.foreach->empty()) {
+          error(foreach, "foreach is empty; name the artifact that holds the list to fan out over");
+        }
+      }
+      if (const YAML::Node join = item["join"]) step.join = boolean_value(join, "join");
+      decode_settings(item, "", step.settings);
+      flow.steps.push_back(std::move(step));
+    }
+    step_.clear();
+  }
+
+  // The fields a step shares with spec.defaults. `prefix` is "spec.defaults" or "" for a step.
+  void decode_settings(const YAML::Node& map, const std::string& prefix, StepSettings& settings) {
+    const auto field = [&](const std::string& name) {
+      return prefix.empty() ? name : prefix + "." + name;
+    };
+    settings.image = optional_string(map, "image", prefix.empty() ? "the step" : prefix);
+    if (settings.image && settings.image->empty()) {
+      error(map["image"], field("image") + " is empty; name a container image or remove the field");
+    }
+    if (const YAML::Node resources = map["resources"]) {
+      decode_resources(resources, field("resources"), settings.resources);
+    }
+    if (const YAML::Node timeout = map["timeoutSeconds"]) {
+      settings.timeoutSeconds =
+          integer_value(timeout, field("timeoutSeconds"), 1, INT64_C(1) << 40,
+                        "a timeout must be a positive number of seconds (the default is 432000, "
+                        "5 days)");
+    }
+    if (const YAML::Node retry = map["retry"]) {
+      if (expect_map(retry, field("retry"))) {
+        check_fields(retry, kRetryFields, field("retry"));
+        if (const YAML::Node times = retry["times"]) {
+          settings.retry.times = integer_value(
+              times, field("retry.times"), 0, defaults::kRetryMaxTimes,
+              "retry.times must be between 0 and " + std::to_string(defaults::kRetryMaxTimes));
+        }
+        if (const YAML::Node delay = retry["delaySeconds"]) {
+          settings.retry.delaySeconds =
+              integer_value(delay, field("retry.delaySeconds"), 0, defaults::kRetryMaxDelaySeconds,
+                            "retry.delaySeconds must be between 0 and " +
+                                std::to_string(defaults::kRetryMaxDelaySeconds));
+        }
+      }
+    }
+    if (const YAML::Node env = map["env"]) decode_env(env, field("env"), settings.env);
+    if (const YAML::Node secrets = map["secrets"]) {
+      settings.secrets = string_list(secrets, field("secrets"), "secrets: [s3-credentials]");
+      for (const auto& secret : settings.secrets) {
+        if (!is_dns_subdomain(secret)) {
+          error(secrets, field("secrets") + ": '" + secret +
+                             "' is not a valid Secret name (lowercase letters, digits, '-', '.')");
+        }
+      }
+    }
+    if (auto account =
+            optional_string(map, "serviceAccount", prefix.empty() ? "the step" : prefix)) {
+      if (!is_dns_subdomain(*account)) {
+        error(map["serviceAccount"],
+              field("serviceAccount") + " '" + *account + "' is not a valid ServiceAccount name");
+      }
+      settings.serviceAccount = account;
+    }
+    if (auto ns = optional_string(map, "namespace", prefix.empty() ? "the step" : prefix)) {
+      if (!is_dns_label(*ns)) {
+        error(map["namespace"],
+              field("namespace") + " '" + *ns +
+                  "' is not a valid namespace name (at most 63 lowercase letters, "
+                  "digits and '-')");
+      }
+      settings.namespace_ = ns;
+    }
+    if (const YAML::Node selector = map["nodeSelector"]) {
+      settings.nodeSelector = string_map(selector, field("nodeSelector"));
+    }
+    if (const YAML::Node tolerations = map["tolerations"]) {
+      decode_tolerations(tolerations, field("tolerations"), settings.tolerations);
+    }
+    if (const YAML::Node labels = map["labels"])
+      settings.labels = string_map(labels, field("labels"));
+    if (const YAML::Node annotations = map["annotations"]) {
+      settings.annotations = string_map(annotations, field("annotations"));
+    }
+  }
+
+  void decode_resources(const YAML::Node& node, const std::string& what, Resources& resources) {
+    if (!expect_map(node, what)) return;
+    check_fields(node, kResourceFields, what);
+    if (const YAML::Node cpu = node["cpu"]) resources.cpu = cpu_quantity(cpu, what + ".cpu");
+    if (const YAML::Node memory = node["memory"]) {
+      resources.memory = byte_quantity(memory, what + ".memory", "60000 (MB) or \"60Gi\"");
+    }
+    if (const YAML::Node disk = node["disk"]) {
+      resources.disk = byte_quantity(disk, what + ".disk", "10240 (MB) or \"10Gi\"");
+    }
+    if (const YAML::Node gpu = node["gpu"]) {
+      resources.gpu =
+          integer_value(gpu, what + ".gpu", 0, 1024, "gpu is a count of devices, 0 or more");
+    }
+    if (const YAML::Node vendor = node["gpuVendor"]) {
+      resources.gpuVendor = string_value(vendor, what + ".gpuVendor");
+      if (resources.gpuVendor && !is_dns_subdomain(*resources.gpuVendor)) {
+        error(vendor, what + ".gpuVendor '" + *resources.gpuVendor +
+                          "' is not a resource vendor domain; use e.g. nvidia.com or amd.com");
+        resources.gpuVendor.reset();
+      }
+    }
+  }
+
+  std::optional<Quantity> cpu_quantity(const YAML::Node& node, const std::string& what) {
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::Float) {
+      error(node, what + " " + node.Scalar() +
+                      " has a fraction; write it as a quantity string such as \"" + node.Scalar() +
+                      "\" or \"500m\" (Kubernetes accepts whole numbers or strings)");
+      return std::nullopt;
+    }
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::Integer) {
+      auto cores = integer_value(node, what, 1, 100000,
+                                 "cpu must be at least 1 core (or a string "
+                                 "such as \"500m\" for less)");
+      if (!cores) return std::nullopt;
+      return Quantity{std::to_string(*cores), static_cast<double>(*cores)};
+    }
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::String) {
+      auto quantity = parse_quantity(node.Scalar());
+      if (!quantity) {
+        error(node, what + " '" + node.Scalar() +
+                        "' is not a quantity; write a number of cores (2) or a string such as "
+                        "\"500m\" or \"1.5\"");
+        return std::nullopt;
+      }
+      if (quantity->value < 0.001) {
+        error(node, what + " '" + node.Scalar() + "' must be more than zero (at least \"1m\")");
+        return std::nullopt;
+      }
+      return quantity;
+    }
+    error(node,
+          what + " must be a number of cores or a quantity string, not " + describe_node(node));
+    return std::nullopt;
+  }
+
+  std::optional<Quantity> byte_quantity(const YAML::Node& node, const std::string& what,
+                                        const std::string& example) {
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::Integer) {
+      auto megabytes =
+          integer_value(node, what, 1, INT64_C(1) << 40,
+                        "an integer is megabytes and must be at least 1, e.g. " + example);
+      if (!megabytes) return std::nullopt;
+      return quantity_from_megabytes(*megabytes);
+    }
+    if (node.IsScalar() && scalar_kind(node) == ScalarKind::String) {
+      auto quantity = parse_quantity(node.Scalar());
+      if (!quantity) {
+        error(node,
+              what + " '" + node.Scalar() +
+                  "' is not a quantity; write megabytes as an integer or a string with a unit, "
+                  "e.g. " +
+                  example);
+        return std::nullopt;
+      }
+      if (quantity->value < 1) {
+        error(node, what + " '" + node.Scalar() + "' must be more than zero, e.g. " + example);
+        return std::nullopt;
+      }
+      return quantity;
+    }
+    error(node, what + " must be megabytes (an integer) or a quantity string, not " +
+                    describe_node(node) + ", e.g. " + example);
+    return std::nullopt;
+  }
+
+  void decode_env(const YAML::Node& node, const std::string& what, std::vector<EnvVar>& env) {
+    if (!expect_list(node, what, "[{name: MODE, value: fast}]")) return;
+    std::set<std::string> names;
+    for (const auto& item : node) {
+      if (!expect_map(item, what + " entry")) continue;
+      check_fields(item, kEnvFields, what + " entry");
+      EnvVar var;
+      var.name = required_string(item, "name", what + " entry").value_or("");
+      if (const YAML::Node value = item["value"])
+        var.value = string_value(value, what + "." + var.name).value_or("");
+      if (var.name.empty()) continue;
+      if (!is_env_name(var.name)) {
+        error(item["name"],
+              what + ": '" + var.name +
+                  "' is not a valid variable name (letters, digits, '_', not starting "
+                  "with a digit)");
+      } else if (var.name.rfind("PODFLOW_", 0) == 0) {
+        error(item["name"],
+              what + ": '" + var.name +
+                  "' starts with PODFLOW_, which the step contract reserves; rename it");
+      } else if (!names.insert(var.name).second) {
+        error(item["name"], what + " sets '" + var.name + "' twice; keep one");
+      }
+      env.push_back(std::move(var));
+    }
+  }
+
+  void decode_tolerations(const YAML::Node& node, const std::string& what,
+                          std::vector<Toleration>& tolerations) {
+    if (!expect_list(node, what, "[{key: gpu, operator: Exists, effect: NoSchedule}]")) return;
+    for (const auto& item : node) {
+      if (!expect_map(item, what + " entry")) continue;
+      check_fields(item, kTolerationFields, what + " entry");
+      Toleration toleration;
+      toleration.key = optional_string(item, "key", what).value_or("");
+      toleration.operator_ = optional_string(item, "operator", what).value_or("");
+      toleration.value = optional_string(item, "value", what).value_or("");
+      toleration.effect = optional_string(item, "effect", what).value_or("");
+      if (!toleration.operator_.empty() && toleration.operator_ != "Exists" &&
+          toleration.operator_ != "Equal") {
+        error(item["operator"],
+              what + ": operator '" + toleration.operator_ + "' is unknown; use Exists or Equal");
+      }
+      if (toleration.operator_ == "Exists" && !toleration.value.empty()) {
+        error(item["value"], what + ": a toleration with operator Exists takes no value");
+      }
+      static const FieldList kEffects{"NoSchedule", "PreferNoSchedule", "NoExecute"};
+      if (!toleration.effect.empty() &&
+          std::find(kEffects.begin(), kEffects.end(), toleration.effect) == kEffects.end()) {
+        error(item["effect"], what + ": effect '" + toleration.effect +
+                                  "' is unknown; use NoSchedule, PreferNoSchedule or NoExecute");
+      }
+      if (const YAML::Node seconds = item["tolerationSeconds"]) {
+        toleration.tolerationSeconds =
+            integer_value(seconds, what + ".tolerationSeconds", 0, INT64_C(1) << 40,
+                          "tolerationSeconds must be 0 or more");
+      }
+      tolerations.push_back(std::move(toleration));
+    }
+  }
+
+  Diagnostics& diagnostics_;
+  std::string step_;  // the step being decoded, for messages
+};
+
+// Checks that cost one pass over the bytes, before any parser sees them.
+std::optional<Diagnostic> check_text(std::string_view text) {
+  if (text.size() > defaults::kMaxDocumentBytes) return oversized_document(text.size());
+  int line = 1;
+  int column = 1;
+  std::size_t depth = 0;
+  std::size_t max_depth = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == 0 || (byte < 0x20 && byte != '\n' && byte != '\r' && byte != '\t')) {
+      return Diagnostic{{line, column},
+                        "",
+                        "the document contains a binary byte (0x" +
+                            std::string(1, "0123456789abcdef"[byte >> 4]) +
+                            std::string(1, "0123456789abcdef"[byte & 15]) +
+                            "); a flow is a YAML or JSON text file. Is this the right file?"};
+    }
+    if (byte >= 0x80) {
+      // Validate one UTF-8 sequence.
+      const std::size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 0;
+      bool valid = length != 0 && byte < 0xF5 && i + length <= text.size();
+      for (std::size_t k = 1; valid && k < length; ++k) {
+        valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+      }
+      if (!valid) {
+        return Diagnostic{{line, column},
+                          "",
+                          "the document is not valid UTF-8 text; a flow is a YAML or JSON text "
+                          "file. Is this the right file?"};
+      }
+      i += length - 1;
+    }
+    // Flow-style nesting ([[[[...) is the cheap way to build a document deep enough to hurt a
+    // recursive parser; block nesting is bounded by yaml-cpp's own depth guard.
+    if (byte == '[' || byte == '{') max_depth = std::max(max_depth, ++depth);
+    if ((byte == ']' || byte == '}') && depth > 0) --depth;
+    if (byte == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  if (max_depth > defaults::kMaxNesting) {
+    return Diagnostic{{},
+                      "",
+                      "the document nests lists or mappings " + std::to_string(max_depth) +
+                          " deep; a flow never needs more than " +
+                          std::to_string(defaults::kMaxNesting) + ". Is this the right file?"};
+  }
+  return std::nullopt;
+}
+
+// yaml-cpp reads JSON leniently (",," becomes an empty key), so a document that is JSON is first
+// held to JSON's own grammar; yaml-cpp then reads it for the line:column of every node.
+std::optional<Diagnostic> check_json_syntax(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || text[first] != '{') return std::nullopt;
+  if (nlohmann::json::accept(text)) return std::nullopt;
+  try {
+    const auto parsed = nlohmann::json::parse(text);  // throws, with the position of the error
+    return std::nullopt;
+  } catch (const nlohmann::json::parse_error& error) {
+    const std::size_t offset =
+        std::min<std::size_t>(error.byte > 0 ? error.byte - 1 : 0, text.size());
+    int line = 1;
+    int column = 1;
+    for (std::size_t i = 0; i < offset; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string message = error.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 55: syntax error while
+    // parsing object key - unexpected ','; expected string literal" -> the part after the colon.
+    const std::size_t reason = message.find(": ");
+    if (reason != std::string::npos) message = message.substr(reason + 2);
+    return Diagnostic{{line, column}, "", "the document is not valid JSON: " + message};
+  }
+}
+
+std::string parser_message(const YAML::Exception& exception) {
+  std::string message = exception.msg;
+  if (!message.empty()) message[0] = static_cast<char>(std::tolower(message[0]));
+  return "the document is not valid YAML or JSON: " + message;
+}
+
+}  // namespace
+
+Diagnostic oversized_document(std::size_t bytes) {
+  return Diagnostic{{},
+                    "",
+                    "the document is " + describe_bytes(static_cast<double>(bytes)) +
+                        "; a flow document may be at most " +
+                        describe_bytes(static_cast<double>(defaults::kMaxDocumentBytes)) +
+                        ". Is this the right file? Keep data out of the flow: pass it as a "
+                        "parameter or produce it as an artifact"};
+}
+
+DecodeResult decode_flow(std::string_view text) {
+  DecodeResult result;
+  if (auto problem = check_text(text)) {
+    result.diagnostics.push_back(*problem);
+    return result;
+  }
+  if (auto problem = check_json_syntax(text)) {
+    result.diagnostics.push_back(*problem);
+    return result;
+  }
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& exception) {
+    result.diagnostics.push_back({{exception.mark.line + 1, exception.mark.column + 1},
+                                  "",
+                                  "the document nests too deep to be a flow (more than " +
+                                      std::to_string(exception.depth()) +
+                                      " levels). Is this the right file?"});
+    return result;
+  } catch (const YAML::Exception& exception) {
+    SourceMark mark;
+    if (!exception.mark.is_null()) mark = {exception.mark.line + 1, exception.mark.column + 1};
+    result.diagnostics.push_back({mark, "", parser_message(exception)});
+    return result;
+  }
+  const YAML::Node* flow_document = nullptr;
+  std::size_t flows = 0;
+  for (const auto& document : documents) {
+    if (document.IsNull()) continue;
+    // A FlowRun kept in the same file (for `kubectl apply -f`) is not this reader's business.
+    const bool is_other_kind =
+        document.IsMap() && document["kind"] && document["kind"].IsScalar() &&
+        (document["kind"].Scalar() == "FlowRun" || document["kind"].Scalar() == "Task");
+    if (is_other_kind) continue;
+    if (flows++ == 0) flow_document = &document;
+  }
+  if (flows == 0) {
+    result.diagnostics.push_back({{},
+                                  "",
+                                  "the file holds no Flow document; start it with apiVersion: " +
+                                      std::string(defaults::kApiVersion) + " and kind: Flow"});
+    return result;
+  }
+  if (flows > 1) {
+    result.diagnostics.push_back(
+        {{},
+         "",
+         "the file holds " + std::to_string(flows) +
+             " Flow documents; podflow reads one Flow per file. Split them into files"});
+    return result;
+  }
+  try {
+    Decoder decoder(result.diagnostics);
+    result.flow = decoder.decode(*flow_document);
+    if (result.flow->kind != defaults::kKind && !result.flow->kind.empty()) {
+      result.diagnostics.push_back(
+          {mark_of((*flow_document)["kind"]), "",
+           "kind is '" + result.flow->kind + "'; a flow document has kind: Flow"});
+    }
+  } catch (const YAML::Exception& exception) {
+    // Reading a node the parser left half-built; report it rather than crash.
+    result.diagnostics.push_back({{}, "", parser_message(exception)});
+  }
+  return result;
+}
+
+}  // namespace podflow::flow

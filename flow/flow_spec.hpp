@@ -1,0 +1,121 @@
+// The Flow document: the one format that `podflow run flow.yaml` and `kubectl apply -f flow.yaml`
+// both read. Field names follow the Kubernetes API conventions (camelCase, lists of named
+// sub-objects); see docs/flow-spec.md for every field with an example.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flow/diagnostic.hpp"
+#include "flow/quantity.hpp"
+
+namespace podflow::flow {
+
+struct EnvVar {
+  std::string name;
+  std::string value;
+};
+
+struct Toleration {
+  std::string key;
+  std::string operator_;  // "Exists" or "Equal"; empty means Equal
+  std::string value;
+  std::string effect;  // NoSchedule, PreferNoSchedule, NoExecute or empty for all
+  std::optional<std::int64_t> tolerationSeconds;
+};
+
+struct Resources {
+  std::optional<Quantity> cpu;
+  std::optional<Quantity> memory;
+  std::optional<Quantity> disk;
+  std::optional<std::int64_t> gpu;
+  std::optional<std::string> gpuVendor;
+};
+
+struct RetryPolicy {
+  std::optional<std::int64_t> times;
+  std::optional<std::int64_t> delaySeconds;
+};
+
+// Everything a step may set that `spec.defaults` may also set for all steps.
+struct StepSettings {
+  std::optional<std::string> image;
+  Resources resources;
+  std::optional<std::int64_t> timeoutSeconds;
+  RetryPolicy retry;
+  std::vector<EnvVar> env;
+  std::vector<std::string> secrets;
+  std::optional<std::string> serviceAccount;
+  std::optional<std::string> namespace_;
+  std::map<std::string, std::string> nodeSelector;
+  std::vector<Toleration> tolerations;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+struct Step {
+  std::string name;
+  std::vector<std::string> command;  // argv; never run through a shell
+  StepSettings settings;
+  std::vector<std::string> next;
+  std::optional<std::string> foreach;  // artifact holding a JSON array: one split per element
+  bool join = false;
+  // Where each part was written, for messages.
+  SourceMark mark;
+  SourceMark nextMark;
+  SourceMark foreachMark;
+};
+
+struct Parameter {
+  std::string name;
+  std::optional<std::string> defaultValue;  // absent: the run must give a value
+  std::string type = "string";              // string, integer, number, boolean or json
+  std::string help;
+  SourceMark mark;
+};
+
+struct FlowSpec {
+  std::string apiVersion;
+  std::string kind;
+  std::string name;  // metadata.name
+  std::string namespace_;
+  std::map<std::string, std::string> metadataLabels;
+  std::optional<std::string> image;
+  std::vector<Parameter> parameters;
+  StepSettings defaults;
+  std::vector<Step> steps;
+
+  const Step* find_step(const std::string& step_name) const;
+};
+
+// A step's settings after `spec.defaults` and the built-in defaults are applied: what the runtime
+// and the pod builder use.
+struct EffectiveSettings {
+  std::string image;
+  Quantity cpu;
+  Quantity memory;
+  Quantity disk;
+  std::int64_t gpu = 0;
+  std::string gpuVendor;
+  std::int64_t timeoutSeconds = 0;
+  std::int64_t retryTimes = 0;
+  std::int64_t retryDelaySeconds = 0;
+  std::vector<EnvVar> env;
+  std::vector<std::string> secrets;
+  std::string serviceAccount;
+  std::string namespace_;
+  std::map<std::string, std::string> nodeSelector;
+  std::vector<Toleration> tolerations;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+};
+
+// Applies, in order of precedence: the step's own settings, the run-wide overrides (`--with
+// kubernetes:cpu=4,...`), spec.defaults, spec.image, and the built-in defaults.
+EffectiveSettings effective_settings(const FlowSpec& flow, const Step& step,
+                                     const StepSettings& run_overrides = {});
+
+}  // namespace podflow::flow

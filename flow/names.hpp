@@ -1,0 +1,17 @@
+// The shapes of names: Kubernetes object names, step and parameter identifiers, variables.
+#pragma once
+
+#include <string_view>
+
+namespace podflow::flow {
+
+// RFC 1123 label: at most 63 of [a-z0-9-], starting and ending alphanumeric.
+bool is_dns_label(std::string_view name);
+// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+bool is_dns_subdomain(std::string_view name);
+// Step and parameter names: [a-z][a-z0-9_]*.
+bool is_identifier(std::string_view name);
+// Environment variable names: [A-Za-z_][A-Za-z0-9_]*.
+bool is_env_name(std::string_view name);
+
+}  // namespace podflow::flow

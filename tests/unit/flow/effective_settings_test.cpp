@@ -1,0 +1,34 @@
+#include <doctest/doctest.h>
+
+#include "flow/flow_spec.hpp"
+#include "test_flows.hpp"
+
+TEST_CASE("a step's settings layer over spec.defaults and the run's overrides") {
+  const auto flow = podflow::test::valid_flow(podflow::test::flow_yaml(
+      {{"start",
+        {"end"},
+        "resources: {cpu: 2}\n      env: [{name: MODE, value: step}]\n      labels: {a: step}"},
+       {"end", {}, "image: custom:1"}},
+      "  image: base:1\n  defaults:\n    resources: {memory: \"8Gi\"}\n    timeoutSeconds: 60\n"
+      "    env: [{name: MODE, value: default}, {name: OTHER, value: x}]\n"
+      "    labels: {a: default, b: default}\n"));
+  podflow::flow::StepSettings overrides;
+  overrides.resources.cpu = podflow::flow::Quantity{"4", 4};
+  overrides.resources.memory = podflow::flow::Quantity{"1000M", 1e9};
+  overrides.namespace_ = "foo";
+  const auto start = podflow::flow::effective_settings(flow, flow.steps[0], overrides);
+  CHECK(start.cpu.text == "4");        // the larger of step and --with, as Metaflow does
+  CHECK(start.memory.text == "8Gi");   // the default is larger than the override
+  CHECK(start.disk.text == "10240M");  // built-in default
+  CHECK(start.timeoutSeconds == 60);
+  CHECK(start.image == "base:1");
+  CHECK(start.namespace_ == "foo");
+  REQUIRE(start.env.size() == 2);
+  CHECK(start.env[0].name == "MODE");
+  CHECK(start.env[0].value == "step");
+  CHECK(start.labels.at("a") == "step");
+  CHECK(start.labels.at("b") == "default");
+  const auto end = podflow::flow::effective_settings(flow, flow.steps[1]);
+  CHECK(end.image == "custom:1");
+  CHECK(end.cpu.text == "1");
+}
