@@ -1,0 +1,265 @@
+#include "datastore/datastore.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "datastore/local_object_store.hpp"
+#include "datastore/sha256.hpp"
+#include "datastore/store_error.hpp"
+#include "datastore/temporary_file.hpp"
+
+namespace podflow::datastore {
+namespace {
+
+constexpr std::string_view kRunsPrefix = "_runs/";
+constexpr std::string_view kRunRecordSuffix = ".json";
+
+bool is_decimal(std::string_view text) {
+  return !text.empty() && text.size() <= 18 &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// "_runs/12.json" -> "12"; empty for anything else.
+std::string run_of_record_key(std::string_view key) {
+  if (!key.starts_with(kRunsPrefix) || !key.ends_with(kRunRecordSuffix)) return "";
+  key.remove_prefix(kRunsPrefix.size());
+  key.remove_suffix(kRunRecordSuffix.size());
+  if (key.empty() || key.find('/') != std::string_view::npos) return "";
+  return std::string(key);
+}
+
+// Numeric run ids sort as numbers, anything else after them, by text.
+bool run_order(const std::string& a, const std::string& b) {
+  const bool a_number = is_decimal(a), b_number = is_decimal(b);
+  if (a_number != b_number) return a_number;
+  if (a_number && a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+std::string describe_artifact(const std::string& name, const BlobRef& blob) {
+  return name.empty() ? "blob " + blob.sha256 : "artifact '" + name + "'";
+}
+
+}  // namespace
+
+Datastore::Datastore(ObjectStorePtr objects) : objects_(std::move(objects)) {}
+
+std::string Datastore::blob_key(const std::string& flow, const std::string& sha256) {
+  if (!is_sha256_hex(sha256)) throw StoreError("invalid blob name '" + sha256 + "'");
+  return flow + "/data/" + sha256.substr(0, 2) + "/" + sha256;
+}
+
+std::string Datastore::task_prefix(const std::string& flow, const std::string& run,
+                                   const std::string& step, const std::string& task) {
+  return flow + "/" + run + "/" + step + "/" + task + "/";
+}
+
+std::string Datastore::attempt_prefix(const AttemptId& attempt) {
+  return task_prefix(attempt.flow, attempt.run, attempt.step, attempt.task) +
+         std::to_string(attempt.attempt) + "/";
+}
+
+std::string Datastore::manifest_key(const AttemptId& attempt) {
+  return attempt_prefix(attempt) + "manifest.json";
+}
+
+std::string Datastore::log_key(const AttemptId& attempt, LogStream stream) {
+  return attempt_prefix(attempt) +
+         (stream == LogStream::standard_output ? "stdout.log" : "stderr.log");
+}
+
+std::string Datastore::run_record_key(const std::string& run) {
+  return std::string(kRunsPrefix) + run + std::string(kRunRecordSuffix);
+}
+
+std::string Datastore::allocate_run_id() {
+  long long next = 1;
+  for (const auto& object : objects_->list(std::string(kRunsPrefix))) {
+    const std::string run = run_of_record_key(object.key);
+    if (is_decimal(run)) next = std::max(next, std::stoll(run) + 1);
+  }
+  for (int tries = 0; tries < 100000; ++tries, ++next) {
+    const std::string run = std::to_string(next);
+    const nlohmann::json placeholder = {{"run", run}};
+    if (objects_->put_bytes_if_absent(run_record_key(run), placeholder.dump() + "\n")) return run;
+  }
+  throw StoreError("cannot allocate a run id in " + url() + ": every id tried was taken");
+}
+
+void Datastore::write_run_record(const std::string& run, const nlohmann::json& record) {
+  objects_->put_bytes(run_record_key(run),
+                      record.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+std::optional<nlohmann::json> Datastore::read_run_record(const std::string& run) {
+  const std::string key = run_record_key(run);
+  const auto bytes = objects_->get_bytes(key);
+  if (!bytes) return std::nullopt;
+  auto record = nlohmann::json::parse(*bytes, nullptr, false);
+  if (record.is_discarded()) throw StoreError("malformed run record " + key + ": not valid JSON");
+  return record;
+}
+
+std::vector<RunRecord> Datastore::list_run_records() {
+  std::vector<RunRecord> records;
+  for (const auto& object : objects_->list(std::string(kRunsPrefix))) {
+    std::string run = run_of_record_key(object.key);
+    if (run.empty()) continue;
+    const auto bytes = objects_->get_bytes(object.key);
+    if (!bytes) continue;  // removed meanwhile
+    auto record = nlohmann::json::parse(*bytes, nullptr, false);
+    if (record.is_discarded()) continue;
+    records.push_back({std::move(run), std::move(record)});
+  }
+  std::sort(records.begin(), records.end(),
+            [](const RunRecord& a, const RunRecord& b) { return run_order(a.run, b.run); });
+  return records;
+}
+
+BlobRef Datastore::store_artifact(const std::string& flow, const std::filesystem::path& path) {
+  const FileDigest digest = sha256_file(path);
+  const std::string key = blob_key(flow, digest.sha256);
+  const auto existing = objects_->head(key);
+  if (!existing || existing->size != digest.size) objects_->put_file_consuming(key, path);
+  return {digest.sha256, digest.size};
+}
+
+BlobRef Datastore::store_artifact_bytes(const std::string& flow, std::string_view bytes) {
+  BlobRef blob{sha256_hex(bytes), bytes.size()};
+  const std::string key = blob_key(flow, blob.sha256);
+  const auto existing = objects_->head(key);
+  if (!existing || existing->size != blob.size) objects_->put_bytes(key, bytes);
+  return blob;
+}
+
+bool Datastore::has_blob(const std::string& flow, const std::string& sha256) {
+  return objects_->head(blob_key(flow, sha256)).has_value();
+}
+
+void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
+                               const std::filesystem::path& destination,
+                               const std::string& artifact_name) {
+  const std::string key = blob_key(flow, blob.sha256);
+  const std::string what = describe_artifact(artifact_name, blob);
+  const auto directory = destination.has_parent_path() ? destination.parent_path() : ".";
+  auto check_size = [&](std::uint64_t size) {
+    if (size != blob.size) {
+      throw StoreError(what + ": blob " + key + " in " + url() + " has " + std::to_string(size) +
+                       " bytes, the manifest says " + std::to_string(blob.size) +
+                       "; the store is corrupt");
+    }
+  };
+  auto check_digest = [&](const std::filesystem::path& copy) {
+    const FileDigest digest = sha256_file(copy);
+    if (digest.sha256 != blob.sha256) {
+      throw StoreError(what + ": blob " + key + " in " + url() + " has sha256 " + digest.sha256 +
+                       ", expected " + blob.sha256 + "; the store is corrupt");
+    }
+    check_size(digest.size);
+  };
+
+  if (const auto local = objects_->local_path(key)) {
+    struct stat status {};
+    if (::stat(local->c_str(), &status) != 0) {
+      throw StoreError(system_error_text("cannot read " + local->string(), errno));
+    }
+    // A hard link is free; hashing it would read every input of every task, so only the size
+    // is checked here (the blob was hashed when it was stored).
+    check_size(static_cast<std::uint64_t>(status.st_size));
+    if (::link(local->c_str(), destination.c_str()) == 0) return;
+    if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+      throw StoreError(system_error_text(
+          "cannot link " + local->string() + " to " + destination.string(), errno));
+    }
+    TemporaryFile copy(directory);
+    copy.copy_from(*local);
+    copy.set_mode(0444);
+    check_digest(copy.path());
+    copy.commit_rename(destination);
+    return;
+  }
+
+  const auto download = unique_temporary_path(directory);
+  try {
+    if (!objects_->get_to_file(key, download)) {
+      throw StoreError(what + ": blob " + key + " is missing from " + url());
+    }
+    check_digest(download);
+    if (::chmod(download.c_str(), 0444) != 0 || ::rename(download.c_str(), destination.c_str())) {
+      throw StoreError(system_error_text("cannot write " + destination.string(), errno));
+    }
+  } catch (...) {
+    ::unlink(download.c_str());
+    throw;
+  }
+}
+
+std::string Datastore::read_blob_range(const std::string& flow, const std::string& sha256,
+                                       std::uint64_t offset, std::uint64_t length) {
+  return objects_->get_range(blob_key(flow, sha256), offset, length);
+}
+
+void Datastore::write_manifest(const Manifest& manifest) {
+  objects_->put_bytes(manifest_key(manifest.id), manifest_to_json(manifest));
+}
+
+std::optional<Manifest> Datastore::read_manifest(const AttemptId& attempt) {
+  const std::string key = manifest_key(attempt);
+  const auto bytes = objects_->get_bytes(key);
+  if (!bytes) return std::nullopt;
+  try {
+    return manifest_from_json(*bytes);
+  } catch (const ManifestError& error) {
+    throw StoreError("malformed manifest " + key + " in " + url() + ": " + error.what());
+  }
+}
+
+std::optional<std::int64_t> Datastore::find_committed_attempt(const std::string& flow,
+                                                              const std::string& run,
+                                                              const std::string& step,
+                                                              const std::string& task) {
+  const std::string prefix = task_prefix(flow, run, step, task);
+  std::optional<std::int64_t> committed;
+  for (const auto& object : objects_->list(prefix)) {
+    std::string_view rest(object.key);
+    rest.remove_prefix(prefix.size());
+    constexpr std::string_view kManifest = "/manifest.json";
+    if (!rest.ends_with(kManifest)) continue;
+    rest.remove_suffix(kManifest.size());
+    if (!is_decimal(rest)) continue;
+    const std::int64_t attempt = std::stoll(std::string(rest));
+    committed = std::max(committed.value_or(attempt), attempt);
+  }
+  return committed;
+}
+
+void Datastore::put_log_file(const AttemptId& attempt, LogStream stream,
+                             const std::filesystem::path& path) {
+  objects_->put_file_consuming(log_key(attempt, stream), path);
+}
+
+void Datastore::put_log(const AttemptId& attempt, LogStream stream, std::string_view text) {
+  objects_->put_bytes(log_key(attempt, stream), text);
+}
+
+std::optional<std::string> Datastore::get_log(const AttemptId& attempt, LogStream stream) {
+  return objects_->get_bytes(log_key(attempt, stream));
+}
+
+std::unique_ptr<Datastore> open_datastore(const std::string& root) {
+  if (root.empty()) throw StoreError("no datastore given: pass a directory or s3://bucket/prefix");
+  if (root.starts_with("s3://")) {
+    throw StoreError("S3 datastores are not supported yet: " + root +
+                     "; use a local directory for now");
+  }
+  if (const auto scheme = root.find("://"); scheme != std::string::npos) {
+    throw StoreError("unsupported datastore " + root +
+                     ": use a local directory or s3://bucket/prefix");
+  }
+  return std::make_unique<Datastore>(std::make_unique<LocalObjectStore>(root));
+}
+
+}  // namespace podflow::datastore

@@ -1,0 +1,109 @@
+// The podflow layout on top of an ObjectStore (docs/datastore.md):
+//
+//   <flow>/data/<sha256[0:2]>/<sha256>                          artifact blobs, shared by runs
+//   <flow>/<run>/<step>/<task>/<attempt>/manifest.json           the commit record of an attempt
+//   <flow>/<run>/<step>/<task>/<attempt>/stdout.log, stderr.log  what the step printed
+//   _runs/<run>.json                                             the run index (written by the CLI)
+//
+// Flow names are DNS labels, so "_runs" never collides with a flow. Every method throws
+// StoreError, whose message names the operation, the key or path and the cause.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "datastore/attempt_id.hpp"
+#include "datastore/blob_ref.hpp"
+#include "datastore/manifest.hpp"
+#include "datastore/object_store.hpp"
+
+namespace podflow::datastore {
+
+enum class LogStream { standard_output, standard_error };
+
+struct RunRecord {
+  std::string run;
+  nlohmann::json record;  // as written by write_run_record; a placeholder for an allocated id
+};
+
+class Datastore {
+ public:
+  explicit Datastore(ObjectStorePtr objects);
+
+  ObjectStore& objects() { return *objects_; }
+  std::string url() const { return objects_->url(); }
+
+  // ---- keys ----
+  static std::string blob_key(const std::string& flow, const std::string& sha256);
+  // "<flow>/<run>/<step>/<task>/" : every attempt of the task lives under it.
+  static std::string task_prefix(const std::string& flow, const std::string& run,
+                                 const std::string& step, const std::string& task);
+  static std::string attempt_prefix(const AttemptId& attempt);  // ".../<attempt>/"
+  static std::string manifest_key(const AttemptId& attempt);
+  static std::string log_key(const AttemptId& attempt, LogStream stream);
+  static std::string run_record_key(const std::string& run);  // "_runs/<run>.json"
+
+  // ---- runs ----
+  // The next run id, "1", "2", ...: one more than the largest in _runs/, reserved with an
+  // exclusive create of _runs/<n>.json holding the placeholder {"run": "<n>"}, moving on to n+1
+  // when another process got n first. Safe across threads, processes and hosts sharing the store.
+  std::string allocate_run_id();
+  void write_run_record(const std::string& run, const nlohmann::json& record);
+  std::optional<nlohmann::json> read_run_record(const std::string& run);
+  // Every run record, in increasing run-id order. Records that are not valid JSON are skipped.
+  std::vector<RunRecord> list_run_records();
+
+  // ---- artifacts ----
+  // Stores the file as a content-addressed blob of `flow` and returns its reference. Streams
+  // the file through SHA-256 in constant memory; skips the upload when the blob exists. CONSUMES
+  // the file: a local store moves it into place (no copy) when it can, so the caller must not
+  // use or modify the file afterwards.
+  BlobRef store_artifact(const std::string& flow, const std::filesystem::path& path);
+  BlobRef store_artifact_bytes(const std::string& flow, std::string_view bytes);
+  bool has_blob(const std::string& flow, const std::string& sha256);
+  // Makes the blob appear, read-only (0444), at `destination` (which must not exist; its
+  // directory must). A local store hard-links the blob (checking its size), copying when the
+  // destination is on another filesystem; a remote store downloads to a temporary file, checks
+  // size and SHA-256 and only then renames it into place. A mismatch throws StoreError naming
+  // `artifact_name` and both hashes; a corrupt blob is never handed over.
+  void fetch_artifact(const std::string& flow, const BlobRef& blob,
+                      const std::filesystem::path& destination,
+                      const std::string& artifact_name = "");
+  // Bytes [offset, offset + length) of a blob (fewer at its end); throws if there is no blob.
+  std::string read_blob_range(const std::string& flow, const std::string& sha256,
+                              std::uint64_t offset, std::uint64_t length);
+
+  // ---- manifests ----
+  // The commit of a task attempt: call it LAST, after every blob and log is stored.
+  void write_manifest(const Manifest& manifest);
+  // nullopt when the attempt has no manifest (it did not commit); StoreError when malformed.
+  std::optional<Manifest> read_manifest(const AttemptId& attempt);
+  // The attempt of the task that committed (has a manifest); the highest if several did.
+  std::optional<std::int64_t> find_committed_attempt(const std::string& flow,
+                                                     const std::string& run,
+                                                     const std::string& step,
+                                                     const std::string& task);
+
+  // ---- logs ----
+  // Stores the file as the attempt's log, consuming it (as ObjectStore::put_file_consuming).
+  void put_log_file(const AttemptId& attempt, LogStream stream, const std::filesystem::path& path);
+  void put_log(const AttemptId& attempt, LogStream stream, std::string_view text);
+  // nullopt when the attempt stored no such log.
+  std::optional<std::string> get_log(const AttemptId& attempt, LogStream stream);
+
+ private:
+  ObjectStorePtr objects_;
+};
+
+// Opens the datastore at `root`: a local directory (created if missing) or, once the S3 store
+// exists, "s3://bucket/prefix". Throws StoreError.
+std::unique_ptr<Datastore> open_datastore(const std::string& root);
+
+}  // namespace podflow::datastore
