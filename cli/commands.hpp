@@ -10,7 +10,17 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // the flow is invalid, or the run failed
 inline constexpr int kExitUsage = 2;   // the command line is wrong
 
+struct RunOptions;
+
 void add_validate_command(CLI::App& app, int& exit_code);
 void add_show_command(CLI::App& app, int& exit_code);
+void add_run_command(CLI::App& app, int& exit_code);
+void add_resume_command(CLI::App& app, int& exit_code);
+void add_logs_command(CLI::App& app, int& exit_code);
+void add_list_command(CLI::App& app, int& exit_code);
+void add_status_command(CLI::App& app, int& exit_code);
+
+// --param, --max-workers, --max-num-splits, --datastore: shared by run and resume.
+void add_run_options(CLI::App& command, RunOptions& options);
 
 }  // namespace podflow::cli

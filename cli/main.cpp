@@ -10,6 +10,11 @@ int main(int argc, char** argv) {
   int exit_code = podflow::cli::kExitOk;
   podflow::cli::add_validate_command(app, exit_code);
   podflow::cli::add_show_command(app, exit_code);
+  podflow::cli::add_run_command(app, exit_code);
+  podflow::cli::add_resume_command(app, exit_code);
+  podflow::cli::add_logs_command(app, exit_code);
+  podflow::cli::add_list_command(app, exit_code);
+  podflow::cli::add_status_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

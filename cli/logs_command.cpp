@@ -1,0 +1,101 @@
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/local_runner.hpp"
+#include "cli/run_history.hpp"
+#include "datastore/store_error.hpp"
+
+namespace podflow::cli {
+namespace {
+
+int show_logs(const std::string& datastore_root, const std::string& address,
+              std::optional<std::int64_t> attempt, bool stdout_only, bool stderr_only) {
+  // RUN/STEP or RUN/STEP/TASK, as Metaflow's `logs 15/end`.
+  const auto first = address.find('/');
+  if (first == std::string::npos || first == 0 || first + 1 == address.size()) {
+    std::cerr << "podflow logs: '" << address
+              << "' is not RUN/STEP or RUN/STEP/TASK (e.g. 15/end)\n";
+    return kExitUsage;
+  }
+  const std::string run_id = address.substr(0, first);
+  std::string step = address.substr(first + 1);
+  std::string task;
+  if (const auto second = step.find('/'); second != std::string::npos) {
+    task = step.substr(second + 1);
+    step = step.substr(0, second);
+  }
+  auto store = datastore::open_datastore(datastore_root);
+  const RunRecord run = load_run(*store, run_id);
+  auto tasks = list_task_attempts(*store, run, step);
+  if (!task.empty()) {
+    std::erase_if(tasks, [&](const TaskAttempts& entry) { return entry.task != task; });
+  }
+  if (tasks.empty()) {
+    std::cerr << "podflow logs: run " << run_id << " has no logs for "
+              << (task.empty() ? "step '" + step + "'" : "task '" + task + "'")
+              << "; `podflow status " << run_id << "` shows its steps\n";
+    return 1;
+  }
+  for (const auto& entry : tasks) {
+    const std::int64_t chosen = attempt.value_or(entry.attempts.back());
+    const datastore::AttemptId id{run.flow, run.run, entry.step, entry.task, chosen};
+    if (tasks.size() > 1 || entry.attempts.size() > 1) {
+      std::cout << "--- " << run.run << "/" << entry.step << "/" << entry.task << " attempt "
+                << chosen << " ---\n";
+    }
+    bool any = false;
+    if (!stderr_only) {
+      if (auto text = store->get_log(id, datastore::LogStream::standard_output)) {
+        std::cout << *text;
+        any = true;
+      }
+    }
+    if (!stdout_only) {
+      if (auto text = store->get_log(id, datastore::LogStream::standard_error)) {
+        std::cerr << *text;
+        any = true;
+      }
+    }
+    if (!any && attempt) {
+      std::cerr << "podflow logs: task " << entry.task << " has no attempt " << chosen
+                << " (it has attempts";
+      for (auto a : entry.attempts) std::cerr << " " << a;
+      std::cerr << ")\n";
+      return 1;
+    }
+  }
+  std::cout.flush();
+  return 0;
+}
+
+}  // namespace
+
+void add_logs_command(CLI::App& app, int& exit_code) {
+  auto* command =
+      app.add_subcommand("logs", "Print what a step's tasks wrote: podflow logs RUN/STEP[/TASK]");
+  struct Options {
+    std::string address;
+    std::optional<std::int64_t> attempt;
+    std::string datastore = default_datastore();
+    bool stdout_only = false;
+    bool stderr_only = false;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("address", options->address, "RUN/STEP or RUN/STEP/TASK, e.g. 15/end")
+      ->required();
+  command->add_option("--attempt", options->attempt, "Which attempt (default: the latest)");
+  command->add_flag("--stdout", options->stdout_only, "Only standard output");
+  command->add_flag("--stderr", options->stderr_only, "Only standard error");
+  command->add_option("--datastore", options->datastore, "The datastore (default ./.podflow)");
+  command->callback([options, &exit_code] {
+    try {
+      exit_code = show_logs(options->datastore, options->address, options->attempt,
+                            options->stdout_only, options->stderr_only);
+    } catch (const std::exception& error) {
+      std::cerr << "podflow logs: " << error.what() << "\n";
+      exit_code = kExitFailed;
+    }
+  });
+}
+
+}  // namespace podflow::cli
