@@ -1,0 +1,117 @@
+#include "runtime/task_inputs.hpp"
+
+#include <fstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "datastore/store_error.hpp"
+#include "datastore/temporary_file.hpp"
+#include "runtime/foreach_list.hpp"
+#include "runtime/parallel_for.hpp"
+
+namespace podflow::runtime {
+namespace {
+
+// Enough concurrent requests to hide a remote store's latency; few enough for a small pod.
+constexpr std::size_t kReadThreads = 16;
+
+std::string describe(const datastore::AttemptId& id) {
+  return "task " + id.run + "/" + id.step + "/" + id.task + " attempt " +
+         std::to_string(id.attempt);
+}
+
+datastore::Manifest read_committed(datastore::Datastore& store, const datastore::AttemptId& id) {
+  auto manifest = store.read_manifest(id);
+  if (!manifest) {
+    throw std::runtime_error("parent " + describe(id) + " has no manifest " +
+                             datastore::Datastore::manifest_key(id) + " in " + store.url() +
+                             " (it did not commit)");
+  }
+  return std::move(*manifest);
+}
+
+// Artifact names become paths below the inputs directory: never above it.
+void check_artifact_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.find('\0') != std::string::npos) {
+    throw std::runtime_error("invalid artifact name '" + name + "'");
+  }
+  for (std::size_t start = 0; start <= name.size();) {
+    const std::size_t end = std::min(name.find('/', start), name.size());
+    const std::string_view part(name.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..") {
+      throw std::runtime_error("invalid artifact name '" + name + "'");
+    }
+    start = end + 1;
+  }
+}
+
+struct Fetch {
+  const datastore::BlobRef* blob;
+  std::filesystem::path destination;
+  const std::string* name;
+};
+
+}  // namespace
+
+TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
+                          const std::filesystem::path& work_dir) {
+  TaskInputs inputs;
+  inputs.directory = work_dir / "inputs";
+  inputs.task_list = work_dir / "input-tasks";
+  datastore::create_directories_or_throw(inputs.directory);
+
+  const std::vector<ParentTask> parents = parent_tasks(spec);
+  std::vector<datastore::Manifest> manifests(parents.size());
+  parallel_for(parents.size(), kReadThreads, [&](std::size_t i) {
+    manifests[i] = read_committed(
+        store, {spec.flow, spec.run, parents[i].step, parents[i].task, parents[i].attempt});
+  });
+
+  {
+    std::ofstream list(inputs.task_list, std::ios::trunc);
+    for (const auto& parent : parents) list << parent.task << "\n";
+    if (!list) throw std::runtime_error("cannot write " + inputs.task_list.string());
+  }
+
+  std::vector<Fetch> fetches;
+  for (std::size_t i = 0; i < parents.size(); ++i) {
+    const auto base = spec.join ? inputs.directory / parents[i].task : inputs.directory;
+    for (const auto& [name, blob] : manifests[i].artifacts) {
+      check_artifact_name(name);
+      fetches.push_back({&blob, base / name, &name});
+    }
+  }
+  // Directories first (one thread), then the links or downloads in parallel.
+  for (const auto& fetch : fetches) {
+    datastore::create_directories_or_throw(fetch.destination.parent_path());
+  }
+  parallel_for(fetches.size(), kReadThreads, [&](std::size_t i) {
+    store.fetch_artifact(spec.flow, *fetches[i].blob, fetches[i].destination, *fetches[i].name);
+  });
+  if (!spec.join && !manifests.empty()) inputs.inherited = manifests.front().artifacts;
+
+  if (spec.foreachInput) {
+    const auto& input = *spec.foreachInput;
+    const datastore::AttemptId id{spec.flow, spec.run, input.step, input.task, input.attempt};
+    // The foreach task is usually the parent, whose manifest is already here.
+    const datastore::Manifest* foreach_manifest = nullptr;
+    for (std::size_t i = 0; i < parents.size(); ++i) {
+      if (manifests[i].id == id) foreach_manifest = &manifests[i];
+    }
+    datastore::Manifest read;
+    if (foreach_manifest == nullptr) {
+      read = read_committed(store, id);
+      foreach_manifest = &read;
+    }
+    const std::string item =
+        read_foreach_item(store, *foreach_manifest, static_cast<std::uint64_t>(input.index));
+    inputs.foreach_item_file = work_dir / "foreach-item.json";
+    std::ofstream file(*inputs.foreach_item_file, std::ios::binary | std::ios::trunc);
+    file << item;
+    if (!file) throw std::runtime_error("cannot write " + inputs.foreach_item_file->string());
+  }
+  return inputs;
+}
+
+}  // namespace podflow::runtime

@@ -1,0 +1,262 @@
+#include "runtime/task_runner.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "datastore/datastore.hpp"
+#include "datastore/store_error.hpp"
+#include "datastore/temporary_file.hpp"
+#include "runtime/foreach_list.hpp"
+#include "runtime/step_environment.hpp"
+#include "runtime/step_process.hpp"
+#include "runtime/task_inputs.hpp"
+#include "runtime/task_outputs.hpp"
+#include "runtime/timestamp.hpp"
+
+extern char** environ;
+
+namespace podflow::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+constexpr std::size_t kStderrTailBytes = 1024;
+
+std::int64_t milliseconds_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+std::string read_tail(const fs::path& path, std::size_t bytes) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return "";
+  const auto size = static_cast<std::size_t>(file.tellg());
+  const std::size_t start = size > bytes ? size - bytes : 0;
+  file.seekg(static_cast<std::streamoff>(start));
+  std::string text(size - start, '\0');
+  file.read(text.data(), static_cast<std::streamsize>(text.size()));
+  return text;
+}
+
+std::string signal_name(int number) {
+  const char* name = sigabbrev_np(number);
+  return name ? std::string("SIG") + name : "signal " + std::to_string(number);
+}
+
+TaskResult killed_result(int signal_number) {
+  TaskResult result;
+  result.status = TaskStatus::killed;
+  result.reason = "stopped: podflow-runtime received " + signal_name(signal_number);
+  result.retryable = false;
+  return result;
+}
+
+// Everything one attempt does, with the state its phases share.
+class TaskAttempt {
+ public:
+  TaskAttempt(const TaskSpec& spec, TerminationSignals& signals)
+      : spec_(spec),
+        signals_(signals),
+        id_{spec.flow, spec.run, spec.step, spec.task, spec.attempt},
+        work_dir_(spec.workDir) {}
+
+  TaskResult run() {
+    const auto started = Clock::now();
+    started_at_ = rfc3339_utc(std::chrono::system_clock::now());
+    TaskResult result;
+    try {
+      result = prepare_and_run();
+    } catch (const std::exception& error) {
+      result.status = TaskStatus::failed;
+      result.reason = error.what();
+    }
+    if (result.timings.prepareMs == 0 && result.timings.commandMs == 0) {
+      result.timings.prepareMs = milliseconds_since(started);
+    }
+    return result;
+  }
+
+ private:
+  TaskResult prepare_and_run() {
+    const auto prepare_start = Clock::now();
+    std::error_code ignored;
+    fs::remove_all(work_dir_, ignored);  // an earlier, crashed runtime's leftovers
+    datastore::create_directories_or_throw(work_dir_ / "outputs");
+    store_ = datastore::open_datastore(spec_.datastore);
+
+    TaskResult result;
+    if (const auto received = signals_.termination_signal()) return killed_result(*received);
+    try {
+      inputs_ = prepare_inputs(*store_, spec_, work_dir_);
+    } catch (const std::exception& error) {
+      result.reason = error.what();
+      result.timings.prepareMs = milliseconds_since(prepare_start);
+      store_failure_log(result.reason);
+      return result;
+    }
+    if (const auto received = signals_.termination_signal()) return killed_result(*received);
+    result.timings.prepareMs = milliseconds_since(prepare_start);
+
+    const auto command_start = Clock::now();
+    const StepOutcome outcome = run_command();
+    result.timings.commandMs = milliseconds_since(command_start);
+    result.exitCode = outcome.exit_code;
+
+    const auto commit_start = Clock::now();
+    commit(outcome, result);
+    result.timings.commitMs = milliseconds_since(commit_start);
+    return result;
+  }
+
+  StepOutcome run_command() {
+    StepPaths paths{inputs_.directory, inputs_.task_list, work_dir_ / "outputs",
+                    inputs_.foreach_item_file};
+    StepCommand command;
+    command.argv = spec_.command;
+    command.environment = step_environment(spec_, paths, environ);
+    if (spec_.workingDir) command.working_directory = fs::path(*spec_.workingDir);
+    command.stdout_log = work_dir_ / "stdout.log";
+    command.stderr_log = work_dir_ / "stderr.log";
+    command.process_group_file = work_dir_ / "step.pgid";
+    command.timeout = std::chrono::seconds(spec_.timeoutSeconds);
+    command.grace = std::chrono::seconds(spec_.graceSeconds);
+    return run_step(command, signals_);
+  }
+
+  void commit(const StepOutcome& outcome, TaskResult& result) {
+    const bool command_succeeded = outcome.ending == StepEnding::exited && outcome.exit_code == 0;
+    if (!command_succeeded) {
+      result.stderrTail = read_tail(work_dir_ / "stderr.log", kStderrTailBytes);
+    }
+    // The logs are kept whatever happened; losing them is a failure of its own.
+    try {
+      store_->put_log_file(id_, datastore::LogStream::standard_output, work_dir_ / "stdout.log");
+      store_->put_log_file(id_, datastore::LogStream::standard_error, work_dir_ / "stderr.log");
+    } catch (const std::exception& error) {
+      if (command_succeeded) {
+        result.reason = std::string("cannot store the step's logs: ") + error.what();
+        return;
+      }
+    }
+
+    switch (outcome.ending) {
+      case StepEnding::could_not_start:
+        result.reason = outcome.start_error;
+        return;
+      case StepEnding::timed_out:
+        result.reason = "timed out after " + std::to_string(spec_.timeoutSeconds) + " s";
+        return;
+      case StepEnding::stopped: {
+        const int exit_code = result.exitCode;
+        const std::string tail = std::move(result.stderrTail);
+        result = killed_result(outcome.termination_signal.value_or(SIGTERM));
+        result.exitCode = exit_code;
+        result.stderrTail = tail;
+        return;
+      }
+      case StepEnding::signaled:
+        result.reason = "killed by signal " + std::to_string(outcome.signal);
+        return;
+      case StepEnding::exited:
+        if (outcome.exit_code != 0) {
+          result.reason = "exit code " + std::to_string(outcome.exit_code);
+          return;
+        }
+        break;
+    }
+
+    try {
+      store_outputs(result);
+    } catch (const ForeachListError& error) {
+      result.reason = error.what();
+      result.retryable = false;
+    } catch (const OutputError& error) {
+      result.reason = error.what();
+      result.retryable = false;
+    } catch (const std::exception& error) {
+      result.reason = error.what();
+    }
+  }
+
+  // The success path: outputs become blobs, the foreach list is indexed, the manifest goes last.
+  void store_outputs(TaskResult& result) {
+    const auto outputs = list_outputs(work_dir_ / "outputs");
+    std::optional<ForeachList> list;
+    if (spec_.foreach) {
+      const std::string& name = spec_.foreach->artifact;
+      fs::path file;
+      if (const auto own = outputs.find(name); own != outputs.end()) {
+        file = own->second;
+      } else if (inputs_.inherited.contains(name)) {
+        file = inputs_.directory / name;
+      } else {
+        throw ForeachListError("foreach artifact '" + name +
+                               "' was not produced: the step wrote no $PODFLOW_OUTPUTS/" + name +
+                               " and inherited none");
+      }
+      list = index_foreach_list(file, name, spec_.foreach->maxNumSplits);
+    }
+
+    datastore::Manifest manifest;
+    manifest.id = id_;
+    manifest.artifacts = inputs_.inherited;  // a join inherits nothing
+    for (const auto& [name, file] : outputs) {
+      manifest.artifacts[name] = store_->store_artifact(spec_.flow, file);
+    }
+    if (list) {
+      const auto index = store_->store_artifact_bytes(spec_.flow, list->index);
+      manifest.foreach =
+          datastore::ForeachIndex{spec_.foreach->artifact, list->count, index.sha256};
+      result.splitCount = static_cast<std::int64_t>(list->count);
+    }
+    manifest.startedAt = started_at_;
+    manifest.finishedAt = rfc3339_utc(std::chrono::system_clock::now());
+    manifest.exitCode = 0;
+
+    // The last chance to honour a stop: after this line the task has happened.
+    if (const auto received = signals_.termination_signal()) {
+      result = killed_result(*received);
+      result.exitCode = 0;
+      return;
+    }
+    store_->write_manifest(manifest);
+    result.status = TaskStatus::succeeded;
+    result.reason.clear();
+    result.manifest = datastore::Datastore::manifest_key(id_);
+  }
+
+  // When the step never ran, its stderr log says why, so `podflow logs` shows it.
+  void store_failure_log(const std::string& reason) {
+    try {
+      store_->put_log(id_, datastore::LogStream::standard_error,
+                      "podflow-runtime: the step did not run: " + reason + "\n");
+    } catch (const std::exception&) {
+      // The result carries the reason anyway.
+    }
+  }
+
+  const TaskSpec& spec_;
+  TerminationSignals& signals_;
+  const datastore::AttemptId id_;
+  const fs::path work_dir_;
+  std::unique_ptr<datastore::Datastore> store_;
+  TaskInputs inputs_;
+  std::string started_at_;
+};
+
+}  // namespace
+
+TaskResult run_task(const TaskSpec& spec, TerminationSignals& signals) {
+  TaskResult result = TaskAttempt(spec, signals).run();
+  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
+  if (keep == nullptr || std::strcmp(keep, "1") != 0) {
+    std::error_code ignored;
+    std::filesystem::remove_all(spec.workDir, ignored);
+  }
+  return result;
+}
+
+}  // namespace podflow::runtime
