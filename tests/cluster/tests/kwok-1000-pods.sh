@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# 1000 pods for the KWOK nodes (nodeSelector type=kwok + the kwok toleration) all go
+# Succeeded; prints how long it took (created -> all Succeeded). N overrides the count.
+source "$(dirname "$0")/common.sh"
+N=${N:-1000}
+new_namespace
+P=${P:-8} # parallel kubectl create processes
+dir=$(mktemp -d)
+for i in $(seq 1 "$N"); do
+	cat <<YAML
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kwok-$i
+  labels: {podflow.dev/kwok-test: "1"}
+  annotations: {podflow.dev/kwok-termination-message: "done-$i", podflow.dev/kwok-duration: "1s"}
+spec:
+  restartPolicy: Never
+  nodeSelector: {type: kwok}
+  tolerations:
+  - {key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}
+  containers:
+  - {name: main, image: busybox, command: ["true"], resources: {requests: {cpu: 100m, memory: 128Mi}}}
+YAML
+done | awk -v dir="$dir" -v p="$P" '/^---$/ {n++} {print > (dir "/part-" (n % p) ".yaml")}'
+start=$(date +%s%N)
+pids=()
+for f in "$dir"/part-*.yaml; do
+	kubectl create -n "$NS" -f "$f" >/dev/null &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "kubectl create failed"; done
+created=$(date +%s%N)
+note "created $N pods in $(((created - start) / 1000000)) ms"
+succeeded() { kubectl get pods -n "$NS" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}' | grep -c '^Succeeded$' || true; }
+end=$((SECONDS + 300))
+while :; do
+	s=$(succeeded)
+	[ "$s" -ge "$N" ] && break
+	[ $SECONDS -lt $end ] || fail "only $s of $N pods Succeeded after 300s"
+	sleep 1
+done
+done_ns=$(date +%s%N)
+ms=$(((done_ns - start) / 1000000))
+msg=$(kubectl get pod kwok-7 -n "$NS" -o jsonpath='{.status.containerStatuses[0].state.terminated.message}')
+[ "$msg" = done-7 ] || fail "termination message of kwok-7 is '$msg', want done-7"
+per_node=$(kubectl get pods -n "$NS" -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort | uniq -c | tr '\n' ' ')
+rm -rf "$dir"
+echo "ok: $N KWOK pods Succeeded in $((ms / 1000)).$(printf %03d $((ms % 1000)))s from first create (create took $(((created - start) / 1000000)) ms; per node: $per_node)"
