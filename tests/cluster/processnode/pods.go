@@ -731,9 +731,12 @@ func (r *podRun) buildStatus(base corev1.PodStatus) corev1.PodStatus {
 // until it is written, the pod is gone, or the node stops.
 func (r *podRun) pushUntilDone(ctx context.Context) {
 	delay := 200 * time.Millisecond
+	giveUp := time.Now().Add(10 * time.Minute)
 	for {
 		err := r.pushStatus()
-		if err == nil || apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || ctx.Err() != nil {
+		// Forbidden is retried too: right after an API server (re)start the Node authorizer
+		// may not know yet that the pod is bound to this node.
+		if err == nil || apierrors.IsNotFound(err) || ctx.Err() != nil || time.Now().After(giveUp) {
 			break
 		}
 		r.mu.Lock()
