@@ -523,6 +523,11 @@ func (r *podRun) runOnce(ctx context.Context, k *ctr, env []string) int32 {
 					k.pgid = cmd.Process.Pid
 					k.running = true
 					k.logDone = make(chan struct{})
+					if k.status.State.Terminated != nil {
+						// a restart: the previous termination becomes lastState
+						k.status.LastTerminationState = k.status.State
+						k.status.RestartCount++
+					}
 					k.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}}
 					k.status.ContainerID = fmt.Sprintf("process://%d", cmd.Process.Pid)
 					k.status.Ready = !k.init
@@ -594,11 +599,6 @@ func (r *podRun) runOnce(ctx context.Context, k *ctr, env []string) int32 {
 
 // setTerminated records a terminated state (caller holds r.mu).
 func (r *podRun) setTerminated(k *ctr, t *corev1.ContainerStateTerminated) {
-	if k.status.State.Terminated != nil {
-		// restart: the previous termination becomes lastState
-		k.status.LastTerminationState = k.status.State
-		k.status.RestartCount++
-	}
 	k.status.State = corev1.ContainerState{Terminated: t}
 	k.status.Ready = false
 	k.status.Started = ptr.To(false)

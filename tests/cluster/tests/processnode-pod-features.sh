@@ -137,4 +137,22 @@ spec:
   - {name: main, image: busybox, command: [podflow-no-such-program]}
 YAML
 wait_phase missing Failed 60
-echo "ok: env, valueFrom, envFrom, workingDir, emptyDir, secret volume, termination messages, exit codes"
+# restartPolicy OnFailure: the first run fails, the restart (same pod directory) succeeds
+kubectl apply -n "$NS" -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: retry}
+spec:
+  restartPolicy: OnFailure
+  nodeSelector: {type: process}
+  volumes: [{name: state, emptyDir: {}}]
+  containers:
+  - name: main
+    image: busybox
+    command: [sh, -c, 'if [ -f $V/state/once ]; then echo second; else touch $V/state/once; echo first; exit 1; fi']
+    volumeMounts: [{name: state, mountPath: $V/state}]
+YAML
+wait_phase retry Succeeded 60
+got=$(kubectl get pod retry -n "$NS" -o jsonpath='{.status.containerStatuses[0].restartCount}/{.status.containerStatuses[0].lastState.terminated.exitCode}')
+[ "$got" = "1/1" ] || fail "OnFailure pod: restartCount/lastState exit code '$got', want 1/1"
+echo "ok: env, valueFrom, envFrom, workingDir, emptyDir, secret volume, termination messages, exit codes, OnFailure restart"
