@@ -1,5 +1,7 @@
 #include "runtime/task_inputs.hpp"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <stdexcept>
 #include <utility>
@@ -50,7 +52,23 @@ struct Fetch {
   const datastore::BlobRef* blob;
   std::filesystem::path destination;
   const std::string* name;
+  std::string shown_name;
 };
+
+struct FileState {
+  std::uint64_t inode = 0;
+  std::int64_t modified_ns = 0;
+  std::int64_t size = 0;
+};
+
+std::optional<FileState> file_state(const std::filesystem::path& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) return std::nullopt;
+  return FileState{
+      static_cast<std::uint64_t>(status.st_ino),
+      static_cast<std::int64_t>(status.st_mtim.tv_sec) * 1000000000 + status.st_mtim.tv_nsec,
+      static_cast<std::int64_t>(status.st_size)};
+}
 
 }  // namespace
 
@@ -79,7 +97,8 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
     const auto base = spec.join ? inputs.directory / parents[i].task : inputs.directory;
     for (const auto& [name, blob] : manifests[i].artifacts) {
       check_artifact_name(name);
-      fetches.push_back({&blob, base / name, &name});
+      fetches.push_back(
+          {&blob, base / name, &name, spec.join ? parents[i].task + "/" + name : name});
     }
   }
   // Directories first (one thread), then the links or downloads in parallel.
@@ -89,6 +108,15 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
   parallel_for(fetches.size(), kReadThreads, [&](std::size_t i) {
     store.fetch_artifact(spec.flow, *fetches[i].blob, fetches[i].destination, *fetches[i].name);
   });
+  for (const auto& fetch : fetches) {
+    const std::string key = datastore::Datastore::blob_key(spec.flow, fetch.blob->sha256);
+    if (const auto blob_file = store.objects().local_path(key)) {
+      if (const auto state = file_state(*blob_file)) {
+        inputs.linked.push_back(
+            {fetch.shown_name, key, *blob_file, state->inode, state->modified_ns, state->size});
+      }
+    }
+  }
   if (!spec.join && !manifests.empty()) inputs.inherited = manifests.front().artifacts;
 
   if (spec.foreachInput) {
@@ -112,6 +140,18 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
     if (!file) throw std::runtime_error("cannot write " + inputs.foreach_item_file->string());
   }
   return inputs;
+}
+
+const LinkedInput* find_modified_input(const TaskInputs& inputs) {
+  for (const auto& input : inputs.linked) {
+    const auto state = file_state(input.blob_file);
+    // Another inode under the name is a blob stored again (renamed over), not our link changed.
+    if (state && state->inode == input.inode &&
+        (state->modified_ns != input.modified_ns || state->size != input.size)) {
+      return &input;
+    }
+  }
+  return nullptr;
 }
 
 }  // namespace podflow::runtime

@@ -3,15 +3,29 @@
 // list of parent task ids, and a foreach split's item.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "datastore/datastore.hpp"
 #include "runtime/task_spec.hpp"
 
 namespace podflow::runtime {
+
+// A blob that an input hard-links to, as it was before the step ran. Mode 0444 stops a step
+// from writing to its inputs, except when it runs as root; checking the blob afterwards turns
+// that mistake into a loud failure instead of a silently corrupted store.
+struct LinkedInput {
+  std::string name;  // as the step saw it: "a", or "<parent task>/a" in a join
+  std::string blob_key;
+  std::filesystem::path blob_file;
+  std::uint64_t inode = 0;
+  std::int64_t modified_ns = 0;
+  std::int64_t size = 0;
+};
 
 struct TaskInputs {
   // What a non-join step inherits (its parent's visible artifacts); empty for a join or start.
@@ -19,6 +33,7 @@ struct TaskInputs {
   std::filesystem::path directory;                         // $PODFLOW_INPUTS
   std::filesystem::path task_list;                         // $PODFLOW_INPUT_TASKS
   std::optional<std::filesystem::path> foreach_item_file;  // $PODFLOW_FOREACH_ITEM
+  std::vector<LinkedInput> linked;                         // local stores only
 };
 
 // Fills <work_dir>/inputs, <work_dir>/input-tasks and, for a foreach split,
@@ -26,5 +41,8 @@ struct TaskInputs {
 // the parent task or artifact.
 TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
                           const std::filesystem::path& work_dir);
+
+// The first linked input whose blob changed since prepare_inputs (nullptr if none).
+const LinkedInput* find_modified_input(const TaskInputs& inputs);
 
 }  // namespace podflow::runtime

@@ -142,6 +142,24 @@ class TaskAttempt {
       }
     }
 
+    if (const LinkedInput* modified = find_modified_input(inputs_)) {
+      // The blob no longer matches its name; removing it makes every later reader fail loudly
+      // ("missing") instead of reading the wrong bytes.
+      std::string removal;
+      try {
+        store_->objects().remove(modified->blob_key);
+        removal = "the corrupted blob " + modified->blob_key + " was removed from the datastore";
+      } catch (const std::exception& error) {
+        removal = std::string("removing the corrupted blob failed: ") + error.what();
+      }
+      result.reason = "the step modified its input '" + modified->name +
+                      "'; inputs are read-only (hard links to the datastore's blobs): write a "
+                      "changed copy to $PODFLOW_OUTPUTS instead; " +
+                      removal;
+      result.retryable = false;
+      return;
+    }
+
     switch (outcome.ending) {
       case StepEnding::could_not_start:
         result.reason = outcome.start_error;

@@ -203,13 +203,12 @@ TEST_CASE("datastore: manifests, committed attempts and logs") {
       StoreError);
 }
 
-TEST_CASE("datastore: open_datastore takes a directory, and says S3 is not there yet") {
+TEST_CASE("datastore: open_datastore takes a directory, and refuses unknown schemes") {
   ScratchDirectory scratch;
   const auto datastore = podflow::datastore::open_datastore((scratch / "new/.podflow").string());
   CHECK(std::filesystem::is_directory(scratch / "new/.podflow"));
   CHECK(datastore->url() == (scratch / "new/.podflow").string());
-  CHECK_THROWS_WITH_AS(
-      podflow::datastore::open_datastore("s3://bucket/prefix"),
-      podflow::testing::contains_text("S3 datastores are not supported yet: s3://bucket/prefix"),
-      StoreError);
+  CHECK_THROWS_WITH_AS(podflow::datastore::open_datastore("gs://bucket/prefix"),
+                       doctest::Contains("unsupported datastore gs://bucket/prefix"), StoreError);
+  CHECK_THROWS_AS(podflow::datastore::open_datastore(""), StoreError);
 }
