@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "datastore/local_object_store.hpp"
+#include "datastore/s3_object_store.hpp"
 #include "datastore/sha256.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/temporary_file.hpp"
@@ -251,10 +252,7 @@ std::optional<std::string> Datastore::get_log(const AttemptId& attempt, LogStrea
 
 std::unique_ptr<Datastore> open_datastore(const std::string& root) {
   if (root.empty()) throw StoreError("no datastore given: pass a directory or s3://bucket/prefix");
-  if (root.starts_with("s3://")) {
-    throw StoreError("S3 datastores are not supported yet: " + root +
-                     "; use a local directory for now");
-  }
+  if (root.starts_with("s3://")) return std::make_unique<Datastore>(S3ObjectStore::open(root));
   if (const auto scheme = root.find("://"); scheme != std::string::npos) {
     throw StoreError("unsupported datastore " + root +
                      ": use a local directory or s3://bucket/prefix");

@@ -1,0 +1,248 @@
+#include "datastore/s3_client.hpp"
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+#include <cpprest/rawptrstream.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "datastore/s3_retry.hpp"
+#include "datastore/s3_xml.hpp"
+#include "datastore/sha256.hpp"
+#include "datastore/sigv4.hpp"
+#include "datastore/store_error.hpp"
+
+namespace podflow::datastore {
+namespace {
+
+namespace http = web::http;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kErrorBodyLimit = 64 * 1024;
+
+std::string lowercase(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
+}
+
+long long now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A failure that retrying cannot fix (a certificate the client does not trust, a bad URL).
+class FinalFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+bool looks_like_tls_failure(const std::string& message) {
+  const std::string text = lowercase(message);
+  return text.find("certificate") != std::string::npos ||
+         text.find("handshake") != std::string::npos || text.find("ssl") != std::string::npos;
+}
+
+}  // namespace
+
+std::string S3Response::header(const std::string& lowercase_name) const {
+  const auto found = headers.find(lowercase_name);
+  return found == headers.end() ? "" : found->second;
+}
+
+std::string S3Response::error_code() const {
+  if (!body.empty()) {
+    const auto parsed = parse_s3_error(body);
+    if (!parsed.code.empty()) return parsed.code;
+  }
+  return header("x-minio-error-code");
+}
+
+struct S3Client::Connection {
+  explicit Connection(const S3Settings& settings, const S3Target& target)
+      : client(web::uri(target.base_url), make_config(settings)) {}
+
+  static http::client::http_client_config make_config(const S3Settings& settings) {
+    http::client::http_client_config config;
+    config.set_timeout(
+        std::chrono::milliseconds(static_cast<long long>(settings.request_timeout * 1000)));
+    config.set_chunksize(1 << 20);  // fewer, larger socket writes and reads
+    config.set_validate_certificates(true);
+    if (!settings.ca_bundle.empty()) {
+      if (!std::ifstream(settings.ca_bundle)) {
+        throw StoreError("cannot read the CA bundle AWS_CA_BUNDLE=" + settings.ca_bundle);
+      }
+      const std::string bundle = settings.ca_bundle;
+      config.set_ssl_context_callback(
+          [bundle](boost::asio::ssl::context& context) { context.load_verify_file(bundle); });
+    }
+    return config;
+  }
+
+  http::client::http_client client;
+};
+
+S3Client::S3Client(S3Settings settings, AwsCredentials credentials, std::string bucket)
+    : settings_(std::move(settings)),
+      credentials_(std::move(credentials)),
+      bucket_(std::move(bucket)),
+      target_(s3_target(settings_, bucket_)),
+      connection_(std::make_unique<Connection>(settings_, target_)) {}
+
+S3Client::~S3Client() = default;
+
+std::string S3Client::url_of(const std::string& key) const {
+  return "s3://" + bucket_ + (key.empty() ? "" : "/" + key);
+}
+
+S3Response S3Client::send(const S3Request& request, const std::string& what) const {
+  std::string path = target_.path_prefix;
+  if (!request.key.empty()) path += "/" + uri_encode_path(request.key);
+  if (path.empty()) path = "/";
+  const std::string query = canonical_query_string(request.query);
+  const std::string relative = path + (query.empty() ? "" : "?" + query);
+  const std::string payload_hash =
+      request.sign_body ? sha256_hex(request.body) : std::string(kUnsignedPayload);
+
+  // One attempt: sign with the current time, send, wait for the whole body.
+  auto attempt_once = [&]() -> S3Response {
+    SignedRequest signing{request.method, path, request.query, {}, payload_hash};
+    const std::string date = amz_date(now_seconds());
+    signing.headers = {
+        {"host", target_.host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", date}};
+    if (!credentials_.keys.session_token.empty()) {
+      signing.headers.emplace_back("x-amz-security-token", credentials_.keys.session_token);
+    }
+    for (const auto& [name, value] : request.headers) {
+      if (lowercase(name).starts_with("x-amz-")) signing.headers.emplace_back(name, value);
+    }
+    http::http_request message(request.method);
+    message.set_request_uri(web::uri(relative));
+    auto& headers = message.headers();
+    for (const auto& [name, value] : signing.headers) {
+      if (name != "host") headers.add(name, value);
+    }
+    for (const auto& [name, value] : request.headers) {
+      if (!lowercase(name).starts_with("x-amz-")) headers.add(name, value);
+    }
+    headers.add("Authorization",
+                authorization_header(signing, date, settings_.region, "s3", credentials_.keys));
+    if (request.method == "PUT" || request.method == "POST") {
+      auto* data = reinterpret_cast<const std::uint8_t*>(request.body.data());
+      message.set_body(concurrency::streams::rawptr_stream<std::uint8_t>::open_istream(
+                           data, request.body.size()),
+                       static_cast<utility::size64_t>(request.body.size()),
+                       "application/octet-stream");
+    }
+    concurrency::streams::container_buffer<std::vector<std::uint8_t>> memory;
+    std::optional<concurrency::streams::rawptr_buffer<std::uint8_t>> fixed;
+    if (request.response_buffer != nullptr) {
+      fixed.emplace(reinterpret_cast<std::uint8_t*>(request.response_buffer),
+                    request.response_capacity, std::ios::out);
+      message.set_response_stream(concurrency::streams::ostream(*fixed));
+    } else {
+      message.set_response_stream(memory.create_ostream());
+    }
+
+    http::http_response answer = connection_->client.request(message).get();
+    answer.content_ready().get();
+    S3Response response;
+    response.status = answer.status_code();
+    for (const auto& [name, value] : answer.headers()) response.headers[lowercase(name)] = value;
+    if (fixed) {
+      response.buffer_bytes = static_cast<std::size_t>(fixed->getpos(std::ios::out));
+      if (response.status >= 300) {
+        response.body.assign(request.response_buffer,
+                             std::min(response.buffer_bytes, kErrorBodyLimit));
+      }
+    } else {
+      const auto& bytes = memory.collection();
+      response.body.assign(bytes.begin(), bytes.end());
+    }
+    return response;
+  };
+
+  const RetryBackoff backoff;
+  const auto started = Clock::now();
+  std::string problem;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      S3Response response = attempt_once();
+      if (!is_retryable_s3_answer(response.status, response.error_code())) return response;
+      const std::string code = response.error_code();
+      problem = "HTTP " + std::to_string(response.status) + (code.empty() ? "" : " " + code);
+    } catch (const StoreError&) {
+      throw;
+    } catch (const web::uri_exception& error) {
+      throw StoreError(what + ": invalid request URL " + target_.base_url + relative + ": " +
+                       error.what());
+    } catch (const std::exception& error) {
+      problem = error.what();
+      if (settings_.endpoint.scheme == "https" && looks_like_tls_failure(problem)) {
+        throw StoreError(what + ": TLS connection to " + target_.host + " failed: " + problem +
+                         "; if the endpoint's certificate comes from a private CA, set "
+                         "AWS_CA_BUNDLE to that CA's PEM file");
+      }
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+    const double delay = backoff.delay(attempt, unit_random());
+    const double budget =
+        request.retry_seconds > 0 ? request.retry_seconds : settings_.retry_seconds;
+    if (elapsed + delay > budget) {
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1f", elapsed);
+      throw StoreError(what + ": gave up after " + std::to_string(attempt) + " attempts in " +
+                       seconds + " s: " + problem + " (endpoint " + target_.base_url +
+                       "); check that the S3 service is up and reachable, or allow more time "
+                       "with PODFLOW_S3_RETRY_SECONDS (now " +
+                       std::to_string(static_cast<long long>(budget)) + ")");
+    }
+    std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+  }
+}
+
+void S3Client::fail(const std::string& what, const S3Response& response) const {
+  const std::string code = response.error_code();
+  const S3ErrorDocument document = parse_s3_error(response.body);
+  std::string message = what + ": HTTP " + std::to_string(response.status);
+  if (!code.empty()) message += " " + code;
+  const std::string detail =
+      document.message.empty() ? response.header("x-minio-error-desc") : document.message;
+  if (!detail.empty()) message += ": " + detail;
+
+  const std::string endpoint = target_.base_url;
+  if (code == "NoSuchBucket") {
+    message += "; bucket " + bucket_ + " does not exist at " + endpoint +
+               ": create it with `aws s3 mb s3://" + bucket_ + "` or fix the datastore URL";
+  } else if (code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
+             code == "AccessDenied" || code == "InvalidSecurity" ||
+             (response.status == 403 && code.empty())) {
+    message += "; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (key id " +
+               credentials_.keys.access_key_id + " from " + credentials_.source +
+               ") and that they may use bucket " + bucket_ + " at " + endpoint;
+  } else if (code == "InvalidToken" || code == "ExpiredToken" || code == "TokenRefreshRequired") {
+    message += "; the session token (AWS_SESSION_TOKEN, from " + credentials_.source +
+               ") is invalid or expired: refresh the credentials";
+  } else if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
+             code == "IllegalLocationConstraintException" || response.status == 301) {
+    const std::string region = response.header("x-amz-bucket-region");
+    message += "; bucket " + bucket_ + " is not in region " + settings_.region +
+               (region.empty() ? "" : " but in " + region) + ": set AWS_REGION" +
+               (region.empty() ? "" : "=" + region);
+  } else if (code == "RequestTimeTooSkewed") {
+    message += "; this machine's clock is too far off: synchronize it (NTP)";
+  }
+  throw StoreError(message);
+}
+
+}  // namespace podflow::datastore

@@ -1,0 +1,86 @@
+// One S3 bucket over HTTP(S): signed requests (SigV4), retries with backoff, and error messages a
+// person can act on. cpprestsdk does the HTTP; it stays out of this header. Thread-safe: many
+// threads may send at once (connections are pooled and kept alive).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "datastore/aws_credentials.hpp"
+#include "datastore/s3_config.hpp"
+
+namespace podflow::datastore {
+
+struct S3Request {
+  S3Request(std::string method_, std::string key_,
+            std::vector<std::pair<std::string, std::string>> query_ = {},
+            std::vector<std::pair<std::string, std::string>> headers_ = {})
+      : method(std::move(method_)),
+        key(std::move(key_)),
+        query(std::move(query_)),
+        headers(std::move(headers_)) {}
+
+  std::string method;  // "GET", "PUT", "HEAD", "POST", "DELETE"
+  std::string key;     // the object's full key in the bucket; "" for the bucket itself
+  std::vector<std::pair<std::string, std::string>> query;    // decoded
+  std::vector<std::pair<std::string, std::string>> headers;  // extra: Range, If-None-Match, ...
+  // Sent as is, again on every retry; it must outlive the call.
+  std::string_view body;
+  // false: the body is sent as UNSIGNED-PAYLOAD (no SHA-256 pass over it; used for multipart
+  // parts, whose integrity the blob's content address covers).
+  bool sign_body = true;
+  // When set, the response body is written here (at most `response_capacity` bytes) instead of
+  // into S3Response::body: a ranged read lands in its final buffer without a copy.
+  char* response_buffer = nullptr;
+  std::size_t response_capacity = 0;
+  // When positive, replaces settings().retry_seconds for this request (an abort after a failure
+  // should not wait as long as the upload did).
+  double retry_seconds = 0;
+};
+
+struct S3Response {
+  int status = 0;
+  std::string body;              // the body, unless it went to S3Request::response_buffer
+  std::size_t buffer_bytes = 0;  // bytes written to S3Request::response_buffer
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::string header(const std::string& lowercase_name) const;
+  std::string error_code() const;  // from the XML body, or MinIO's x-minio-error-code header
+};
+
+class S3Client {
+ public:
+  S3Client(S3Settings settings, AwsCredentials credentials, std::string bucket);
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
+
+  // Sends the request and returns the first answer that is not worth retrying, whatever its
+  // status. Connection errors, 5xx and throttling are retried with backoff until
+  // settings().retry_seconds are spent; then StoreError says what failed and for how long.
+  // `what` names the operation for messages: "GET s3://bucket/key".
+  S3Response send(const S3Request& request, const std::string& what) const;
+
+  // Throws StoreError describing an unexpected answer: the operation, HTTP status, S3 error code
+  // and message, and what to do about it (credentials, a missing bucket, the region, the clock).
+  [[noreturn]] void fail(const std::string& what, const S3Response& response) const;
+
+  const S3Settings& settings() const { return settings_; }
+  const std::string& bucket() const { return bucket_; }
+  // "s3://bucket/key", for messages.
+  std::string url_of(const std::string& key) const;
+
+ private:
+  struct Connection;
+  S3Settings settings_;
+  AwsCredentials credentials_;
+  std::string bucket_;
+  S3Target target_;
+  std::unique_ptr<Connection> connection_;
+};
+
+}  // namespace podflow::datastore

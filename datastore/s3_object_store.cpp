@@ -1,0 +1,399 @@
+#include "datastore/s3_object_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+
+#include "datastore/parallel_for.hpp"
+#include "datastore/s3_xml.hpp"
+#include "datastore/store_error.hpp"
+#include "datastore/temporary_file.hpp"
+
+namespace podflow::datastore {
+namespace {
+
+constexpr std::uint64_t kMaxParts = 10000;           // S3's limit per multipart upload
+constexpr std::uint64_t kMaxSinglePut = 5ull << 30;  // S3's limit for one PUT
+constexpr double kAbortRetrySeconds = 10;
+// Small transfers use a buffer of their own of at most this size (so many can run at once);
+// larger ones take part-size buffers from the store's pool.
+constexpr std::uint64_t kSmallTransfer = 1ull << 20;
+
+// The object was replaced while its ranges were being fetched (a later range got 412).
+class ObjectChanged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An open file, closed at scope exit.
+class FileDescriptor {
+ public:
+  FileDescriptor(const std::filesystem::path& path, int flags) : fd_(::open(path.c_str(), flags)) {
+    if (fd_ < 0) throw StoreError(system_error_text("cannot read " + path.string(), errno));
+  }
+  ~FileDescriptor() { ::close(fd_); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void read_fully_at(int fd, char* buffer, std::uint64_t size, std::uint64_t offset,
+                   const std::filesystem::path& path) {
+  std::uint64_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::pread(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw StoreError(system_error_text("cannot read " + path.string(), errno));
+    if (got == 0) {
+      throw StoreError("cannot read " + path.string() + ": it shrank while being uploaded");
+    }
+    done += static_cast<std::uint64_t>(got);
+  }
+}
+
+void write_fully_at(int fd, const char* buffer, std::uint64_t size, std::uint64_t offset) {
+  std::uint64_t done = 0;
+  while (done < size) {
+    const ssize_t wrote =
+        ::pwrite(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0) throw StoreError(system_error_text("cannot write a download", errno));
+    done += static_cast<std::uint64_t>(wrote);
+  }
+}
+
+std::string range_header(std::uint64_t first, std::uint64_t last) {
+  return "bytes=" + std::to_string(first) + "-" + std::to_string(last);
+}
+
+// "bytes 0-9/1234" -> 1234; nullopt when absent or malformed ("bytes */1234" also gives 1234).
+std::optional<std::uint64_t> total_of_content_range(const std::string& header) {
+  const auto slash = header.rfind('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::uint64_t total = 0;
+  const char* begin = header.data() + slash + 1;
+  const char* end = header.data() + header.size();
+  const auto [stop, error] = std::from_chars(begin, end, total);
+  if (error != std::errc() || stop != end) return std::nullopt;
+  return total;
+}
+
+}  // namespace
+
+S3ObjectStore::S3ObjectStore(const std::string& url, S3Settings settings,
+                             AwsCredentials credentials)
+    : location_(parse_s3_url(url)),
+      client_(std::move(settings), std::move(credentials), location_.bucket),
+      buffers_(std::make_unique<BufferPool>(client_.settings().concurrency,
+                                            client_.settings().part_size)) {}
+
+S3ObjectStore::~S3ObjectStore() = default;
+
+std::unique_ptr<S3ObjectStore> S3ObjectStore::open(const std::string& url) {
+  const auto environment = process_environment();
+  (void)parse_s3_url(url);  // a bad URL is reported before missing credentials
+  return std::make_unique<S3ObjectStore>(url, s3_settings_from_environment(environment),
+                                         resolve_aws_credentials(environment));
+}
+
+std::string S3ObjectStore::url() const {
+  return "s3://" + location_.bucket + (location_.prefix.empty() ? "" : "/" + location_.prefix);
+}
+
+std::string S3ObjectStore::object_key(const std::string& key) const {
+  check_key(key);
+  return location_.prefix.empty() ? key : location_.prefix + "/" + key;
+}
+
+void S3ObjectStore::put_object(const std::string& object, std::string_view bytes,
+                               const std::string& what) {
+  S3Request request{"PUT", object};
+  request.body = bytes;
+  const S3Response response = client_.send(request, what);
+  if (response.status != 200) client_.fail(what, response);
+}
+
+void S3ObjectStore::put_bytes(const std::string& key, std::string_view bytes) {
+  const std::string object = object_key(key);
+  put_object(object, bytes, "cannot write " + client_.url_of(object));
+}
+
+void S3ObjectStore::put_file(const std::string& key, const std::filesystem::path& path) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot upload " + path.string() + " to " + client_.url_of(object);
+  FileDescriptor file(path, O_RDONLY | O_CLOEXEC);
+  struct stat status {};
+  if (::fstat(file.get(), &status) != 0) {
+    throw StoreError(system_error_text("cannot read " + path.string(), errno));
+  }
+  if (!S_ISREG(status.st_mode)) {
+    throw StoreError("cannot store " + path.string() + ": not a regular file");
+  }
+  const auto size = static_cast<std::uint64_t>(status.st_size);
+  if (size <= kSmallTransfer) {
+    std::string bytes(size, '\0');
+    read_fully_at(file.get(), bytes.data(), size, 0, path);
+    put_object(object, bytes, what);
+  } else if (size <= settings().part_size) {
+    const auto buffer = buffers_->take();
+    read_fully_at(file.get(), buffer.data(), size, 0, path);
+    put_object(object, std::string_view(buffer.data(), size), what);
+  } else {
+    multipart_upload(object, file.get(), size, path, what);
+  }
+}
+
+void S3ObjectStore::put_file_consuming(const std::string& key, const std::filesystem::path& path) {
+  put_file(key, path);
+}
+
+void S3ObjectStore::multipart_upload(const std::string& object, int descriptor, std::uint64_t size,
+                                     const std::filesystem::path& source, const std::string& what) {
+  // A part size that keeps the upload within S3's 10,000 parts.
+  const std::uint64_t part_size =
+      std::max(settings().part_size, (size + kMaxParts - 1) / kMaxParts);
+  const std::uint64_t parts = (size + part_size - 1) / part_size;
+
+  S3Request create{"POST", object, {{"uploads", ""}}};
+  const S3Response created = client_.send(create, what + " (starting a multipart upload)");
+  const auto upload_id = xml_element(created.body, "UploadId");
+  if (created.status != 200 || !upload_id)
+    client_.fail(what + " (starting a multipart upload)", created);
+  const std::string id = xml_unescape(*upload_id);
+
+  try {
+    std::vector<std::string> etags(parts);
+    // Only a file beyond 10,000 x part_size needs larger buffers than the pool's.
+    std::unique_ptr<BufferPool> own_buffers;
+    if (part_size > buffers_->buffer_size()) {
+      own_buffers = std::make_unique<BufferPool>(settings().concurrency, part_size);
+    }
+    BufferPool& pool = own_buffers ? *own_buffers : *buffers_;
+    parallel_for(parts, settings().concurrency, [&](std::size_t, std::size_t index) {
+      const std::uint64_t offset = index * part_size;
+      const std::uint64_t length = std::min(part_size, size - offset);
+      const auto lease = pool.take();
+      char* buffer = lease.data();
+      read_fully_at(descriptor, buffer, length, offset, source);
+      S3Request part{"PUT", object, {{"partNumber", std::to_string(index + 1)}, {"uploadId", id}}};
+      part.body = std::string_view(buffer, length);
+      part.sign_body = false;
+      const std::string part_what =
+          what + " (part " + std::to_string(index + 1) + " of " + std::to_string(parts) + ")";
+      const S3Response response = client_.send(part, part_what);
+      if (response.status != 200) client_.fail(part_what, response);
+      etags[index] = response.header("etag");
+      if (etags[index].empty()) throw StoreError(part_what + ": the answer has no ETag");
+    });
+
+    std::string manifest = "<CompleteMultipartUpload>";
+    for (std::uint64_t i = 0; i < parts; ++i) {
+      manifest += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" + etags[i] +
+                  "</ETag></Part>";
+    }
+    manifest += "</CompleteMultipartUpload>";
+    S3Request complete{"POST", object, {{"uploadId", id}}};
+    complete.body = manifest;
+    const std::string complete_what = what + " (completing the multipart upload)";
+    for (int attempt = 0;; ++attempt) {
+      const S3Response response = client_.send(complete, complete_what);
+      const std::string code = response.error_code();
+      if (response.status == 200 && code.empty()) return;
+      // A 200 can carry an error; a retried completion that already succeeded says
+      // NoSuchUpload: then the object is there, with the size uploaded.
+      if (code == "NoSuchUpload" && attempt > 0) {
+        S3Request check{"HEAD", object};
+        const S3Response head = client_.send(check, complete_what);
+        if (head.status == 200 && head.header("content-length") == std::to_string(size)) return;
+      }
+      if (response.status == 200 && attempt < 3 &&
+          (code == "InternalError" || code == "SlowDown")) {
+        continue;
+      }
+      client_.fail(complete_what, response);
+    }
+  } catch (...) {
+    // Best effort: parts of an aborted upload are not billed forever nor ever visible.
+    try {
+      S3Request abort{"DELETE", object, {{"uploadId", id}}};
+      abort.retry_seconds = kAbortRetrySeconds;
+      client_.send(abort, what + " (aborting the multipart upload)");
+    } catch (const std::exception&) {
+    }
+    throw;
+  }
+}
+
+bool S3ObjectStore::put_bytes_if_absent(const std::string& key, std::string_view bytes) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot create " + client_.url_of(object);
+  S3Request request{"PUT", object, {}, {{"If-None-Match", "*"}}};
+  request.body = bytes;
+  const S3Response response = client_.send(request, what);
+  if (response.status == 200) return true;
+  if (response.status == 412) return false;
+  client_.fail(what, response);
+}
+
+std::optional<std::string> S3ObjectStore::get_bytes(const std::string& key) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot read " + client_.url_of(object);
+  S3Request request{"GET", object};
+  S3Response response = client_.send(request, what);
+  if (response.status == 200) return std::move(response.body);
+  if (response.status == 404 && response.error_code() != "NoSuchBucket") return std::nullopt;
+  client_.fail(what, response);
+}
+
+bool S3ObjectStore::download(const std::string& object, int descriptor, const std::string& what) {
+  // The first range is small, so a small object costs one request and a small buffer; the rest
+  // comes in part-size ranges, in parallel, into pooled buffers.
+  const auto first_buffer = std::make_unique_for_overwrite<char[]>(kSmallTransfer);
+  S3Request first{"GET", object, {}, {{"Range", range_header(0, kSmallTransfer - 1)}}};
+  first.response_buffer = first_buffer.get();
+  first.response_capacity = kSmallTransfer;
+  const S3Response response = client_.send(first, what);
+  if (response.status == 404 && response.error_code() != "NoSuchBucket") return false;
+  if (response.status == 416) return true;  // an empty object has no byte 0
+  std::uint64_t total = 0;
+  if (response.status == 206) {
+    const auto parsed = total_of_content_range(response.header("content-range"));
+    if (!parsed) throw StoreError(what + ": the answer has no usable Content-Range");
+    total = *parsed;
+  } else if (response.status == 200) {
+    total = response.buffer_bytes;  // the server sent the whole (small) object
+  } else {
+    client_.fail(what, response);
+  }
+  const std::uint64_t first_length = std::min(total, kSmallTransfer);
+  if (response.buffer_bytes != first_length) {
+    throw StoreError(what + ": received " + std::to_string(response.buffer_bytes) +
+                     " bytes of the first " + std::to_string(first_length) +
+                     "; the download was cut short");
+  }
+  write_fully_at(descriptor, first_buffer.get(), first_length, 0);
+  if (total <= kSmallTransfer) return true;
+
+  const std::string etag = response.header("etag");
+  const std::uint64_t part_size = buffers_->buffer_size();
+  const std::uint64_t rest = total - kSmallTransfer;
+  const std::uint64_t ranges = (rest + part_size - 1) / part_size;
+  parallel_for(ranges, settings().concurrency, [&](std::size_t, std::size_t index) {
+    const std::uint64_t offset = kSmallTransfer + index * part_size;
+    const std::uint64_t length = std::min(part_size, total - offset);
+    const auto lease = buffers_->take();
+    S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
+    if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
+    range.response_buffer = lease.data();
+    range.response_capacity = length;
+    const S3Response answer = client_.send(range, what);
+    if (answer.status == 412 || answer.status == 404) {
+      throw ObjectChanged(what + ": the object changed while it was being downloaded");
+    }
+    if (answer.status != 206) client_.fail(what, answer);
+    if (answer.buffer_bytes != length) {
+      throw StoreError(what + ": received " + std::to_string(answer.buffer_bytes) + " bytes at " +
+                       std::to_string(offset) + ", expected " + std::to_string(length) +
+                       "; the download was cut short");
+    }
+    write_fully_at(descriptor, lease.data(), length, offset);
+  });
+  return true;
+}
+
+bool S3ObjectStore::get_to_file(const std::string& key, const std::filesystem::path& path) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot download " + client_.url_of(object) + " to " + path.string();
+  const auto directory = path.has_parent_path() ? path.parent_path() : ".";
+  for (int attempt = 1;; ++attempt) {
+    TemporaryFile file(directory);
+    try {
+      if (!download(object, file.descriptor(), what)) return false;
+    } catch (const ObjectChanged& changed) {
+      if (attempt < 3) continue;
+      throw StoreError(std::string(changed.what()) + " three times; try again later");
+    }
+    file.commit_rename(path);
+    return true;
+  }
+}
+
+std::string S3ObjectStore::get_range(const std::string& key, std::uint64_t offset,
+                                     std::uint64_t length) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot read " + client_.url_of(object);
+  if (length == 0) {
+    if (!head(key)) throw StoreError(what + ": there is no such object");
+    return "";
+  }
+  S3Request request{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
+  S3Response response = client_.send(request, what);
+  if (response.status == 206) return std::move(response.body);
+  if (response.status == 200) {  // the server ignored the range
+    return response.body.size() > offset ? response.body.substr(offset, length) : "";
+  }
+  if (response.status == 416) return "";
+  if (response.status == 404 && response.error_code() != "NoSuchBucket") {
+    throw StoreError(what + ": there is no such object");
+  }
+  client_.fail(what, response);
+}
+
+std::optional<ObjectInfo> S3ObjectStore::head(const std::string& key) {
+  const std::string object = object_key(key);
+  const std::string what = "cannot look up " + client_.url_of(object);
+  S3Request request{"HEAD", object};
+  const S3Response response = client_.send(request, what);
+  if (response.status == 404 && response.error_code() != "NoSuchBucket") return std::nullopt;
+  if (response.status != 200) client_.fail(what, response);
+  std::uint64_t size = 0;
+  const std::string length = response.header("content-length");
+  std::from_chars(length.data(), length.data() + length.size(), size);
+  return ObjectInfo{key, size};
+}
+
+std::vector<ObjectInfo> S3ObjectStore::list(const std::string& prefix) {
+  const std::string store_prefix = location_.prefix.empty() ? "" : location_.prefix + "/";
+  const std::string full = store_prefix + prefix;
+  const std::string what = "cannot list " + client_.url_of(full);
+  std::vector<ObjectInfo> objects;
+  std::string token;
+  do {
+    S3Request request{"GET", "", {{"list-type", "2"}, {"prefix", full}, {"encoding-type", "url"}}};
+    if (!token.empty()) request.query.emplace_back("continuation-token", token);
+    const S3Response response = client_.send(request, what);
+    if (response.status != 200) client_.fail(what, response);
+    S3ListPage page = parse_list_objects_v2(response.body);
+    for (auto& object : page.objects) {
+      if (!object.key.starts_with(store_prefix) || object.key.ends_with('/')) continue;
+      objects.push_back({object.key.substr(store_prefix.size()), object.size});
+    }
+    token = page.truncated ? page.next_continuation_token : "";
+  } while (!token.empty());
+  std::sort(objects.begin(), objects.end(),
+            [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; });
+  return objects;
+}
+
+bool S3ObjectStore::remove(const std::string& key) {
+  if (!head(key)) return false;
+  const std::string object = object_key(key);
+  const std::string what = "cannot delete " + client_.url_of(object);
+  S3Request request{"DELETE", object};
+  const S3Response response = client_.send(request, what);
+  if (response.status != 204 && response.status != 200) client_.fail(what, response);
+  return true;
+}
+
+std::optional<std::filesystem::path> S3ObjectStore::local_path(const std::string&) {
+  return std::nullopt;
+}
+
+}  // namespace podflow::datastore
