@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 )
 
@@ -26,6 +27,8 @@ type Node struct {
 	apiPort string
 	nodeUID types.UID
 	mountNS bool // run containers in private mount namespaces with bind mounts
+
+	podCache cache.Indexer // the informer's pods bound to this node
 
 	mu    sync.Mutex
 	pods  map[types.UID]*podRun

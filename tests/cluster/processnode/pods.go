@@ -74,6 +74,7 @@ func (n *Node) watchPods(ctx context.Context) {
 		o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", n.cfg.Name).String()
 	}))
 	inf := f.Core().V1().Pods().Informer()
+	n.podCache = inf.GetIndexer()
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o interface{}) { n.onPod(ctx, o.(*corev1.Pod)) },
 		UpdateFunc: func(_, o interface{}) { n.onPod(ctx, o.(*corev1.Pod)) },
@@ -766,16 +767,27 @@ func (r *podRun) pushUntilDone(ctx context.Context) {
 // pushStatus writes the pod status once (conflicts are retried at once with a fresh read).
 func (r *podRun) pushStatus() error {
 	pods := r.n.cs.CoreV1().Pods(r.ns)
+	first := true
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		cur, err := pods.Get(context.Background(), r.name, metav1.GetOptions{})
-		if err != nil {
-			return err
+		var cur *corev1.Pod
+		if first && r.n.podCache != nil {
+			// the informer's copy saves a GET; a conflict falls back to a fresh read
+			if o, ok, _ := r.n.podCache.GetByKey(r.ns + "/" + r.name); ok && o.(*corev1.Pod).UID == r.uid {
+				cur = o.(*corev1.Pod).DeepCopy()
+			}
+		}
+		first = false
+		if cur == nil {
+			var err error
+			if cur, err = pods.Get(context.Background(), r.name, metav1.GetOptions{}); err != nil {
+				return err
+			}
 		}
 		if cur.UID != r.uid {
 			return apierrors.NewNotFound(corev1.Resource("pods"), r.name)
 		}
 		cur.Status = r.buildStatus(cur.Status)
-		_, err = pods.UpdateStatus(context.Background(), cur, metav1.UpdateOptions{})
+		_, err := pods.UpdateStatus(context.Background(), cur, metav1.UpdateOptions{})
 		return err
 	})
 }
