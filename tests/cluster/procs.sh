@@ -86,14 +86,7 @@ port_busy() { # port_busy PORT: something listens on 127.0.0.1:PORT (or any addr
 
 # pids of processes carrying this cluster's mark (excluding this shell)
 marked_pids() {
-	local mark p
+	local mark
 	mark="PODFLOW_CLUSTER_MARK=$(cluster_mark)"
-	for p in /proc/[0-9]*; do
-		p=${p#/proc/}
-		[ "$p" = "$$" ] && continue
-		[ "$p" = "$BASHPID" ] && continue
-		if grep -zqxF "$mark" "/proc/$p/environ" 2>/dev/null; then
-			echo "$p"
-		fi
-	done
+	grep -lzxsF "$mark" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | grep -vx -e "$$" -e "$BASHPID" || true
 }
