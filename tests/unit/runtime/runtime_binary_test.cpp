@@ -275,6 +275,62 @@ TEST_CASE("a step that writes to its inputs (possible as root) fails and the blo
   CHECK_FALSE(store.read_manifest(attempt_of("middle", "middle")).has_value());
 }
 
+TEST_CASE("a step's leftover background processes are killed when it exits") {
+  ScratchDirectory scratch;
+  const auto pid_file = scratch / "background.pid";
+  const auto started = std::chrono::steady_clock::now();
+  const auto run =
+      run_runtime(scratch, task_spec(scratch, "start", "start",
+                                     "sleep 300 & echo $! > " + pid_file.string() + "; echo done"));
+  CHECK(run.exit_code == 0);
+  CHECK(run.stdout_text == "done\n");
+  // No waiting for the background process, which holds the output pipe open.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  CHECK(process_gone(std::stoi(read_file(pid_file))));
+}
+
+TEST_CASE("a 1000-way join reads every parent's manifest and links every input") {
+  ScratchDirectory scratch;
+  auto store = open_store(scratch);
+  for (int i = 0; i < 1000; ++i) {
+    podflow::datastore::Manifest manifest;
+    manifest.id = attempt_of("square", "square." + std::to_string(i), i == 7 ? 2 : 0);
+    manifest.artifacts["value"] = store.store_artifact_bytes("demo", std::to_string(i));
+    manifest.startedAt = manifest.finishedAt = "2026-11-21T00:00:00.000Z";
+    store.write_manifest(manifest);
+  }
+  auto join = task_spec(scratch, "join", "join",
+                        "ls $PODFLOW_INPUTS | wc -l; cat $PODFLOW_INPUTS/square.7/value; echo; "
+                        "cat $PODFLOW_INPUTS/square.999/value; echo; tail -1 $PODFLOW_INPUT_TASKS");
+  join["join"] = true;
+  join["parents"] = {{{"step", "square"},
+                      {"prefix", json::array()},
+                      {"splits", 1000},
+                      {"attempts", {{"square.7", 2}}}}};
+  const auto run = run_runtime(scratch, join);
+  CHECK(run.exit_code == 0);
+  CHECK(run.stdout_text == "1000\n7\n999\nsquare.999\n");
+  MESSAGE("1000-way join: prepare took " << run.result["timings"]["prepareMs"] << " ms");
+}
+
+TEST_CASE("foreach over an inherited list") {
+  ScratchDirectory scratch;
+  REQUIRE(run_runtime(scratch, task_spec(scratch, "start", "start",
+                                         "printf '[\"x\", \"y\"]' > $PODFLOW_OUTPUTS/items"))
+              .exit_code == 0);
+  auto middle = task_spec(scratch, "middle", "middle", "true");
+  middle["parents"] = {parent("start")};
+  middle["foreach"] = {{"artifact", "items"}, {"maxNumSplits", 2}};
+  const auto run = run_runtime(scratch, middle);
+  CHECK(run.exit_code == 0);
+  CHECK(run.result["splitCount"] == 2);
+  auto split = task_spec(scratch, "leaf", "leaf.1", "cat $PODFLOW_FOREACH_ITEM");
+  split["splitPath"] = {1};
+  split["parents"] = {parent("middle")};
+  split["foreachInput"] = {{"task", "middle"}, {"step", "middle"}, {"attempt", 0}, {"index", 1}};
+  CHECK(run_runtime(scratch, split).stdout_text == "\"y\"");
+}
+
 TEST_CASE("a timeout stops the step's whole process group") {
   ScratchDirectory scratch;
   const auto pid_file = scratch / "background.pid";
