@@ -341,13 +341,17 @@ class LocalRun {
     sigemptyset(&defaults);
     for (int signal : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) sigaddset(&defaults, signal);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
-    // The runtime's own output duplicates the step logs the datastore keeps; keep the terminal
-    // for the progress display.
+    // The runtime copies the step's output to its own; it is shown when the task finishes, one
+    // task's lines together, above the progress display.
+    const std::string stdout_path = (scratch_ / (name + ".stdout")).string();
+    const std::string stderr_path = (scratch_ / (name + ".stderr")).string();
     posix_spawn_file_actions_t files;
     posix_spawn_file_actions_init(&files);
     posix_spawn_file_actions_addopen(&files, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, stdout_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&files, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
     pid_t pid = 0;
     const int error =
         posix_spawn(&pid, runtime.c_str(), &files, &attributes, argv.data(), envp.data());
@@ -382,11 +386,46 @@ class LocalRun {
       const auto duration_ms =
           std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - running.started)
               .count();
+      show_output(running);
       report(running, status, duration_ms);
       // A runtime killed before cleaning up leaves its work dir behind.
       std::error_code ignored;
       fs::remove_all(running.work_dir, ignored);
       fs::remove(running.result_path, ignored);
+      fs::remove(output_path(running, ".stdout"), ignored);
+      fs::remove(output_path(running, ".stderr"), ignored);
+    }
+  }
+
+  fs::path output_path(const RunningTask& running, const std::string& suffix) const {
+    return scratch_ / (running.task.id + "." + std::to_string(running.task.attempt) + suffix);
+  }
+
+  // Prints what the task wrote, each line prefixed "[run/task]" as Metaflow does; a very chatty
+  // task shows its first lines and where to read the rest.
+  void show_output(const RunningTask& running) {
+    constexpr int kMaxLines = 200;
+    const std::string prefix = "[" + record_.run + "/" + running.task.id + "] ";
+    std::string text;
+    int lines = 0;
+    int hidden = 0;
+    for (const char* suffix : {".stdout", ".stderr"}) {
+      std::ifstream in(output_path(running, suffix));
+      for (std::string line; std::getline(in, line);) {
+        if (lines++ < kMaxLines)
+          text += prefix + line + "\n";
+        else
+          ++hidden;
+      }
+    }
+    if (hidden > 0) {
+      text += prefix + "... " + std::to_string(hidden) + " more lines: podflow logs " +
+              record_.run + "/" + planner_.graph().node(running.task.step).step->name + "/" +
+              running.task.id + "\n";
+    }
+    if (!text.empty()) {
+      text.pop_back();
+      display_->note(text);
     }
   }
 
@@ -429,9 +468,6 @@ class LocalRun {
       }
     }
     display_->task_finished(task.id, task.attempt, succeeded, duration_ms, reason);
-    if (!succeeded && !stderr_tail.empty()) {
-      display_->note("  stderr of " + task.id + " (last lines):\n" + indent(stderr_tail));
-    }
     const auto next =
         planner_.record({task.id, task.attempt, succeeded, splits, retryable, reason});
     for (const auto& task_ready : next) {
@@ -441,14 +477,6 @@ class LocalRun {
       enqueue(task_ready);
     }
     maybe_save_record();
-  }
-
-  static std::string indent(const std::string& text) {
-    std::string result;
-    std::stringstream lines(text);
-    for (std::string line; std::getline(lines, line);) result += "    " + line + "\n";
-    if (!result.empty()) result.pop_back();
-    return result;
   }
 
   // SIGTERM to every runtime's process group; each runtime stops its step in turn.
