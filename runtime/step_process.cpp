@@ -106,9 +106,11 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
 
   OutputCopy out{-1, open_log(command.stdout_log), STDOUT_FILENO};
   OutputCopy err{-1, open_log(command.stderr_log), STDERR_FILENO};
-  int out_pipe[2], err_pipe[2], start_pipe[2];
+  // start_pipe: the child reports a failed chdir/exec; go_pipe: the child waits on it until the
+  // process group file is written, so the group is on disk before the step's program runs.
+  int out_pipe[2], err_pipe[2], start_pipe[2], go_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 ||
-      ::pipe2(start_pipe, O_CLOEXEC) != 0) {
+      ::pipe2(start_pipe, O_CLOEXEC) != 0 || ::pipe2(go_pipe, O_CLOEXEC) != 0) {
     fail("cannot create pipes for the step");
   }
   const int null_input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -125,6 +127,10 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
     ::dup2(null_input, STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     ::dup2(err_pipe[1], STDERR_FILENO);
+    ::close(go_pipe[1]);
+    char go;
+    while (::read(go_pipe[0], &go, 1) < 0 && errno == EINTR) {
+    }
     StartFailure failure;
     if (!working_directory.empty() && ::chdir(working_directory.c_str()) != 0) {
       failure = {1, errno};
@@ -141,6 +147,7 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   ::close(start_pipe[1]);
+  ::close(go_pipe[0]);
   if (null_input >= 0) ::close(null_input);
   out.pipe = out_pipe[0];
   err.pipe = err_pipe[0];
@@ -148,6 +155,7 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
     std::ofstream group_file(command.process_group_file, std::ios::trunc);
     group_file << child << "\n";
   }
+  ::close(go_pipe[1]);  // end of file: the child goes on to exec
 
   StepOutcome outcome;
   StartFailure failure;
