@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "datastore/datastore.hpp"
 #include "datastore/store_error.hpp"
@@ -52,6 +53,28 @@ TaskResult killed_result(int signal_number) {
   result.reason = "stopped: podflow-runtime received " + signal_name(signal_number);
   result.retryable = false;
   return result;
+}
+
+// What the task inherits and still sees next to its own outputs: an inherited artifact is hidden
+// by an output of the same name, and by one that needs its name as a directory or lives below
+// it (an output "model/a" hides an inherited "model", an output "model" hides "model/a").
+std::map<std::string, datastore::BlobRef> visible_inherited(
+    const std::map<std::string, datastore::BlobRef>& inherited,
+    const std::map<std::string, fs::path>& outputs) {
+  auto clashes = [&outputs](const std::string& name) {
+    if (outputs.contains(name)) return true;
+    for (std::size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1)) {
+      if (outputs.contains(name.substr(0, slash))) return true;
+    }
+    const auto below = outputs.lower_bound(name + "/");
+    return below != outputs.end() && below->first.starts_with(name + "/");
+  };
+  std::map<std::string, datastore::BlobRef> visible;
+  for (const auto& [name, blob] : inherited) {
+    if (!clashes(name)) visible.emplace(name, blob);
+  }
+  return visible;
 }
 
 // Everything one attempt does, with the state its phases share.
@@ -128,6 +151,11 @@ class TaskAttempt {
 
   void commit(const StepOutcome& outcome, TaskResult& result) {
     const bool command_succeeded = outcome.ending == StepEnding::exited && outcome.exit_code == 0;
+    if (outcome.ending == StepEnding::could_not_start) {
+      // The step printed nothing; its log says why, for `podflow logs`.
+      std::ofstream log(work_dir_ / "stderr.log", std::ios::app);
+      log << "podflow-runtime: " << outcome.start_error << "\n";
+    }
     if (!command_succeeded) {
       result.stderrTail = read_tail(work_dir_ / "stderr.log", kStderrTailBytes);
     }
@@ -220,7 +248,7 @@ class TaskAttempt {
 
     datastore::Manifest manifest;
     manifest.id = id_;
-    manifest.artifacts = inputs_.inherited;  // a join inherits nothing
+    manifest.artifacts = visible_inherited(inputs_.inherited, outputs);  // a join's is empty
     for (const auto& [name, file] : outputs) {
       manifest.artifacts[name] = store_->store_artifact(spec_.flow, file);
     }

@@ -122,6 +122,16 @@ TEST_CASE("a child sees inherited artifacts read-only, and its own outputs win")
   CHECK(artifact_text(store, attempt_of("middle", "middle"), "b") == "new");  // own wins
   CHECK(artifact_text(store, attempt_of("middle", "middle"), "tasks") == "start\n");
 
+  // Names that clash as paths: the own output hides the inherited artifact.
+  auto shadow = task_spec(scratch, "shadow", "shadow",
+                          "mkdir $PODFLOW_OUTPUTS/a && printf deep > $PODFLOW_OUTPUTS/a/inner");
+  shadow["parents"] = {parent("middle")};
+  REQUIRE(run_runtime(scratch, shadow).exit_code == 0);
+  const auto shadowed = store.read_manifest(attempt_of("shadow", "shadow"));
+  CHECK_FALSE(shadowed->artifacts.contains("a"));
+  CHECK(shadowed->artifacts.contains("a/inner"));
+  CHECK(shadowed->artifacts.contains("b"));
+
   // A grandchild inherits through the middle step without reading anything.
   auto end = task_spec(scratch, "end", "end", "cat $PODFLOW_INPUTS/a $PODFLOW_INPUTS/b");
   end["parents"] = {parent("middle")};
@@ -421,6 +431,8 @@ TEST_CASE("a command that cannot start, and outputs that cannot be stored") {
   CHECK(run.exit_code == 1);
   CHECK(run.result["reason"] == "cannot run 'no-such-program-podflow': No such file or directory");
   CHECK(run.result["exitCode"] == 127);
+  CHECK(run.result["stderrTail"] ==
+        "podflow-runtime: cannot run 'no-such-program-podflow': No such file or directory\n");
 
   spec = task_spec(scratch, "start", "start", "true");
   spec["workingDir"] = (scratch / "missing-dir").string();
