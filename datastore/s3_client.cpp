@@ -41,12 +41,6 @@ long long now_seconds() {
       .count();
 }
 
-// A failure that retrying cannot fix (a certificate the client does not trust, a bad URL).
-class FinalFailure : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 bool looks_like_tls_failure(const std::string& message) {
   const std::string text = lowercase(message);
   return text.find("certificate") != std::string::npos ||

@@ -39,8 +39,8 @@ struct S3Settings {
   std::string ca_bundle;  // AWS_CA_BUNDLE: a PEM file trusted in addition to the system's
   // Files up to this size go in one PUT; larger ones are multipart uploads of parts of this
   // size. Downloads use ranges of this size. S3 wants parts of at least 5 MiB.
-  std::uint64_t part_size = 16ull << 20;
-  unsigned concurrency = 8;     // parts or ranges of ONE object in flight at once
+  std::uint64_t part_size = 8ull << 20;
+  unsigned concurrency = 4;     // parts or ranges of ONE object in flight at once
   double retry_seconds = 120;   // total time one operation may spend retrying
   double request_timeout = 60;  // seconds without progress before a request is abandoned
 };

@@ -253,13 +253,10 @@ std::optional<std::string> S3ObjectStore::get_bytes(const std::string& key) {
 }
 
 bool S3ObjectStore::download(const std::string& object, int descriptor, const std::string& what) {
-  // The first range is small, so a small object costs one request and a small buffer; the rest
-  // comes in part-size ranges, in parallel, into pooled buffers.
-  const auto first_buffer = std::make_unique_for_overwrite<char[]>(kSmallTransfer);
+  // The first range is small, so a small object costs one request and only its own size in
+  // memory; the rest comes in part-size ranges, in parallel, into pooled buffers.
   S3Request first{"GET", object, {}, {{"Range", range_header(0, kSmallTransfer - 1)}}};
-  first.response_buffer = first_buffer.get();
-  first.response_capacity = kSmallTransfer;
-  const S3Response response = client_.send(first, what);
+  const S3Response response = client_.send(first, what);  // the body: only as big as it is
   if (response.status == 404 && response.error_code() != "NoSuchBucket") return false;
   if (response.status == 416) return true;  // an empty object has no byte 0
   std::uint64_t total = 0;
@@ -268,17 +265,21 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
     if (!parsed) throw StoreError(what + ": the answer has no usable Content-Range");
     total = *parsed;
   } else if (response.status == 200) {
-    total = response.buffer_bytes;  // the server sent the whole (small) object
+    total = response.body.size();  // the server sent the whole object
   } else {
     client_.fail(what, response);
   }
   const std::uint64_t first_length = std::min(total, kSmallTransfer);
-  if (response.buffer_bytes != first_length) {
-    throw StoreError(what + ": received " + std::to_string(response.buffer_bytes) +
+  if (response.status == 206 && response.body.size() != first_length) {
+    throw StoreError(what + ": received " + std::to_string(response.body.size()) +
                      " bytes of the first " + std::to_string(first_length) +
                      "; the download was cut short");
   }
-  write_fully_at(descriptor, first_buffer.get(), first_length, 0);
+  if (response.status == 200) {
+    write_fully_at(descriptor, response.body.data(), total, 0);
+    return true;
+  }
+  write_fully_at(descriptor, response.body.data(), first_length, 0);
   if (total <= kSmallTransfer) return true;
 
   const std::string etag = response.header("etag");

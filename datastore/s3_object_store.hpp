@@ -7,7 +7,7 @@
 // carry If-Match with the first one's ETag, so an object replaced mid-download is never stitched
 // together from two versions. Parts and ranges pass through a pool of `concurrency` buffers of
 // part_size shared by every transfer of the store, so a process's transfer memory is at most
-// concurrency x part_size (8 x 16 MiB = 128 MiB by default) plus 1 MiB per small transfer in
+// concurrency x part_size (4 x 8 MiB = 32 MiB by default) plus 1 MiB per small transfer in
 // flight, whatever the sizes and number of objects. An upload that fails is aborted.
 // S3 PUTs and CompleteMultipartUpload are atomic, as the interface wants; put_bytes_if_absent is a
 // conditional PUT (If-None-Match: *). Every method is safe to call from many threads.

@@ -5,7 +5,7 @@
 # that points at a missing or partial blob. Stops the shared MinIO: runs alone (RUN_SERIAL).
 source "$(dirname "$0")/lib.sh"
 cd "$WORK" || exit 1
-MINIO="$SOURCE_DIR/tests/cluster/minio"
+MINIO=${PODFLOW_MINIO_CONTROL:-$SOURCE_DIR/tests/cluster/minio}
 trap '"$MINIO" start >/dev/null 2>&1' EXIT
 pending_uploads() {
   aws_s3 s3api list-multipart-uploads --bucket "$BUCKET" --prefix "$PREFIX/" \

@@ -77,8 +77,8 @@ TEST_CASE("s3 endpoints: override order, http only when asked, ports, base paths
 TEST_CASE("s3 transfer and retry settings come from the environment and are checked") {
   using podflow::datastore::s3_settings_from_environment;
   const auto defaults = s3_settings_from_environment(environment_from({}));
-  CHECK(defaults.part_size == 16u << 20);
-  CHECK(defaults.concurrency == 8);
+  CHECK(defaults.part_size == 8u << 20);
+  CHECK(defaults.concurrency == 4);
   CHECK(defaults.retry_seconds == 120);
   const auto tuned =
       s3_settings_from_environment(environment_from({{"PODFLOW_S3_PART_SIZE_MB", "5"},

