@@ -48,7 +48,7 @@ json parent(const std::string& step, json prefix = json::array()) {
 
 // True once no process with this id exists (a zombie counts as gone).
 bool process_gone(pid_t pid) {
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 1000; ++i) {
     const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
     if (stat.empty()) return true;
     const auto close = stat.rfind(')');
@@ -294,8 +294,9 @@ TEST_CASE("a step's leftover background processes are killed when it exits") {
                                      "sleep 300 & echo $! > " + pid_file.string() + "; echo done"));
   CHECK(run.exit_code == 0);
   CHECK(run.stdout_text == "done\n");
-  // No waiting for the background process, which holds the output pipe open.
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+  // No waiting for the background process, which holds the output pipe open (the bound is
+  // loose for loaded machines; the sleep would take 300 s).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
   CHECK(process_gone(std::stoi(read_file(pid_file))));
 }
 
@@ -346,16 +347,16 @@ TEST_CASE("a timeout stops the step's whole process group") {
   const auto pid_file = scratch / "background.pid";
   auto spec = task_spec(scratch, "start", "start",
                         "sleep 300 & echo $! > " + pid_file.string() + "; sleep 300");
-  spec["timeoutSeconds"] = 1;
+  spec["timeoutSeconds"] = 2;
   spec["graceSeconds"] = 1;
   const auto started = std::chrono::steady_clock::now();
   const auto run = run_runtime(scratch, spec);
   const auto took = std::chrono::steady_clock::now() - started;
   CHECK(run.exit_code == 1);
   CHECK(run.result["status"] == "failed");
-  CHECK(run.result["reason"] == "timed out after 1 s");
+  CHECK(run.result["reason"] == "timed out after 2 s");
   CHECK(run.result["retryable"] == true);
-  CHECK(took < std::chrono::seconds(5));
+  CHECK(took < std::chrono::seconds(30));
   const std::string background = read_file(pid_file);
   REQUIRE_FALSE(background.empty());
   CHECK(process_gone(std::stoi(background)));
@@ -369,7 +370,7 @@ TEST_CASE("a step that ignores SIGTERM is killed after the grace period") {
   spec["graceSeconds"] = 1;
   const auto started = std::chrono::steady_clock::now();
   const auto run = run_runtime(scratch, spec);
-  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(6));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
   CHECK(run.result["reason"] == "timed out after 1 s");
   CHECK(run.result["exitCode"] == 128 + SIGKILL);
 }
