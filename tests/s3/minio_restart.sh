@@ -30,9 +30,10 @@ rm -f copy
 check "no multipart upload is left pending" test "$(pending_uploads)" = 0
 
 # 2. Stopped for longer than the retry budget: a clear error, nothing left behind.
-PODFLOW_S3_RETRY_SECONDS=3 "$TOOL" put "$URL" gaveup/big big 2>gaveup.err &
+PODFLOW_S3_RETRY_SECONDS=3 PODFLOW_S3_CONCURRENCY=1 "$TOOL" put "$URL" gaveup/big big 2>gaveup.err &
 upload=$!
-sleep 1
+sleep 0.5
+if kill -0 "$upload" 2>/dev/null; then pass "the second upload is running when MinIO stops"; else fail "the second upload finished before MinIO stopped"; fi
 "$MINIO" stop >/dev/null
 wait "$upload"
 check "the upload fails when MinIO stays down past PODFLOW_S3_RETRY_SECONDS" test $? -ne 0
