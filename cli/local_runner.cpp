@@ -247,6 +247,8 @@ class LocalRun {
     const auto now = Clock::now();
     for (auto entry = waiting_.begin(); entry != waiting_.end();) {
       if (running_.size() >= static_cast<std::size_t>(options_.max_workers)) return;
+      // A task that could not even start may have failed the run.
+      if (planner_.phase() != flow::RunPhase::Running) return;
       if (entry->not_before > now) {
         ++entry;
         continue;

@@ -39,7 +39,7 @@ int show_logs(const std::string& datastore_root, const std::string& address,
   for (const auto& entry : tasks) {
     const std::int64_t chosen = attempt.value_or(entry.attempts.back());
     const datastore::AttemptId id{run.flow, run.run, entry.step, entry.task, chosen};
-    if (tasks.size() > 1 || entry.attempts.size() > 1) {
+    if (tasks.size() > 1) {
       std::cout << "--- " << run.run << "/" << entry.step << "/" << entry.task << " attempt "
                 << chosen << " ---\n";
     }

@@ -53,17 +53,27 @@ def test_retries_exhausted_fail_the_run(workspace):
            f"no failure summary in:\n{result.stderr}")
     expect("no such data" in result.stderr, "the step's stderr is not shown")
     status = workspace.podflow("status", workspace.run_id(result), check=0)
-    expect("start/start attempt 1: exit code 3" in status.stdout, status.stdout)
+    expect("/start attempt 1: exit code 3" in status.stdout, status.stdout)
 
 
 def test_resume_reruns_only_what_failed(workspace):
     workspace.write("flow.yaml", flow("resumable", """\
         - name: start
-          command: [sh, -c, 'echo x >> "$COUNTS/start"; echo '"'"'["a","b","c"]'"'"' > "$PODFLOW_OUTPUTS/items"']
+          command:
+            - sh
+            - -c
+            - |
+              echo x >> "$COUNTS/start"
+              echo '["a","b","c"]' > "$PODFLOW_OUTPUTS/items"
           foreach: items
           next: [work]
         - name: work
-          command: [sh, -c, 'echo x >> "$COUNTS/$PODFLOW_TASK_ID"; test "$PODFLOW_TASK_ID" != work.1 || test -f "$COUNTS/fixed"']
+          command:
+            - sh
+            - -c
+            - |
+              echo x >> "$COUNTS/$PODFLOW_TASK_ID"
+              test "$PODFLOW_TASK_ID" != work.1 || test -f "$COUNTS/fixed"
           next: [join]
         - name: join
           join: true

@@ -11,11 +11,19 @@ MARKER = "3141.5926"  # a sleep length no other process on the machine uses
 
 FLOW = flow("stoppable", f"""\
     - name: start
-      command: [sh, -c, 'echo '"'"'[1,2,3,4]'"'"' > "$PODFLOW_OUTPUTS/items"']
+      command: [sh, -c, 'echo "[1,2,3,4]" > "$PODFLOW_OUTPUTS/items"']
       foreach: items
       next: [hang]
     - name: hang
-      command: [sh, -c, 'trap "" TERM; touch "$READY/$PODFLOW_TASK_ID"; sleep {MARKER} & sleep {MARKER}; wait']
+      command:
+        - sh
+        - -c
+        - |
+          trap "" TERM
+          touch "$READY/$PODFLOW_TASK_ID"
+          sleep {MARKER} &
+          sleep {MARKER}
+          wait
       next: [join]
     - name: join
       join: true

@@ -6,7 +6,7 @@ from harness import expect, flow, main
 
 FANOUT = flow("wide", """\
     - name: start
-      command: [python3, -c, "import json,os; n=int(os.environ['PODFLOW_PARAM_N']); json.dump(list(range(n)), open(os.environ['PODFLOW_OUTPUTS']+'/items','w'))"]
+      command: [python3, -c, "import json,os; n=int(os.environ['PODFLOW_PARAM_SPLITS']); json.dump(list(range(n)), open(os.environ['PODFLOW_OUTPUTS']+'/items','w'))"]
       foreach: items
       next: [work]
     - name: work
@@ -18,7 +18,7 @@ FANOUT = flow("wide", """\
       next: [end]
     - name: end
       command: ["true"]
-    """, parameters="- {name: n, type: integer, default: 10}\n")
+    """, parameters="- {name: splits, type: integer, default: 10}\n")
 
 # Each task records when it started and finished, from its own clock, in a file of its own.
 WORK = """\
@@ -48,7 +48,7 @@ def test_max_workers_is_never_exceeded(workspace):
     times = os.path.join(workspace.path, "times")
     os.makedirs(times)
     env = dict(os.environ, TIMES=times, SLEEP="0.4")
-    workspace.podflow("run", "flow.yaml", "--param", "n=24", "--max-workers", "3", check=0, env=env)
+    workspace.podflow("run", "flow.yaml", "--param", "splits=24", "--max-workers", "3", check=0, env=env)
     peak, count = max_overlap(times)
     expect(count == 24, f"{count} tasks recorded their times, expected 24")
     expect(peak <= 3, f"{peak} tasks ran at once with --max-workers 3")
@@ -61,7 +61,7 @@ def test_max_workers_default_allows_sixteen(workspace):
     times = os.path.join(workspace.path, "times")
     os.makedirs(times)
     env = dict(os.environ, TIMES=times, SLEEP="3")
-    workspace.podflow("run", "flow.yaml", "--param", "n=40", check=0, env=env)
+    workspace.podflow("run", "flow.yaml", "--param", "splits=40", check=0, env=env)
     peak, count = max_overlap(times)
     expect(count == 40, f"{count} tasks recorded their times, expected 40")
     expect(peak <= 16, f"{peak} tasks ran at once with the default max-workers 16")
@@ -71,7 +71,7 @@ def test_max_workers_default_allows_sixteen(workspace):
 def test_default_max_num_splits_fails_at_101(workspace):
     workspace.write("flow.yaml", FANOUT)
     workspace.write("work.py", "pass\n")
-    result = workspace.podflow("run", "flow.yaml", "--param", "n=101", check=1)
+    result = workspace.podflow("run", "flow.yaml", "--param", "splits=101", check=1)
     message = ("foreach artifact 'items' has 101 items, more than max-num-splits 100; "
                "raise it with --max-num-splits 101")
     expect(message in result.stderr, f"no max-num-splits message in:\n{result.stderr}")
@@ -84,7 +84,7 @@ def test_default_max_num_splits_fails_at_101(workspace):
 def test_raised_max_num_splits_passes(workspace):
     workspace.write("flow.yaml", FANOUT)
     workspace.write("work.py", "pass\n")
-    result = workspace.podflow("run", "flow.yaml", "--param", "n=101", "--max-num-splits", "1000",
+    result = workspace.podflow("run", "flow.yaml", "--param", "splits=101", "--max-num-splits", "1000",
                                check=0)
     logs = workspace.podflow("logs", f"{workspace.run_id(result)}/join", check=0)
     expect(logs.stdout.strip() == "101", f"the join saw {logs.stdout!r} inputs, expected 101")
