@@ -25,7 +25,7 @@ std::string task_id(const std::string& step, const SplitPath& path);
 struct ParentGroup {
   std::string step;
   SplitPath prefix;
-  std::optional<std::int64_t> splits;  // absent: the single task `step` + prefix
+  std::optional<std::int64_t> splits;            // absent: the single task `step` + prefix
   std::map<std::string, std::int64_t> attempts;  // parents whose committed attempt is not 0
 
   std::vector<std::string> task_ids() const;

@@ -8,8 +8,8 @@
 #include "flow/planner.hpp"
 #include "test_flows.hpp"
 
-using podflow::flow::Planner;
 using podflow::flow::PlannedTask;
+using podflow::flow::Planner;
 using podflow::flow::RunPhase;
 using podflow::flow::TaskOutcome;
 
@@ -18,9 +18,9 @@ namespace {
 // Runs the flow to the end: every task succeeds at its first attempt unless `fail` says how many
 // times it fails first; a foreach step reports `splits` splits.
 struct Simulation {
-  std::vector<std::string> order;                  // task ids in the order they ran
-  std::map<std::string, PlannedTask> tasks;        // last attempt of each task
-  std::map<std::string, int> fail;                 // task id -> failures before success
+  std::vector<std::string> order;            // task ids in the order they ran
+  std::map<std::string, PlannedTask> tasks;  // last attempt of each task
+  std::map<std::string, int> fail;           // task id -> failures before success
   std::int64_t splits = 3;
   RunPhase phase = RunPhase::Running;
   std::string failure;
@@ -47,9 +47,10 @@ struct Simulation {
 
   bool ran(const std::string& id) const { return tasks.count(id) > 0; }
   std::size_t count_of(const std::string& step) const {
-    return static_cast<std::size_t>(std::count_if(tasks.begin(), tasks.end(), [&](const auto& entry) {
-      return entry.first == step || entry.first.rfind(step + ".", 0) == 0;
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(tasks.begin(), tasks.end(), [&](const auto& entry) {
+          return entry.first == step || entry.first.rfind(step + ".", 0) == 0;
+        }));
   }
 };
 
@@ -61,7 +62,8 @@ podflow::flow::FlowSpec shape(const std::vector<podflow::test::StepLine>& steps,
 }  // namespace
 
 TEST_CASE("planner: a linear flow runs each step once, in order") {
-  const auto flow = shape({{"start", {"a"}, ""}, {"a", {"b"}, ""}, {"b", {"end"}, ""}, {"end", {}, ""}});
+  const auto flow =
+      shape({{"start", {"a"}, ""}, {"a", {"b"}, ""}, {"b", {"end"}, ""}, {"end", {}, ""}});
   Planner planner(flow);
   Simulation simulation;
   simulation.run(planner, planner.start());
@@ -72,14 +74,19 @@ TEST_CASE("planner: a linear flow runs each step once, in order") {
 }
 
 TEST_CASE("planner: a static branch joins only after both branches") {
-  const auto flow = shape({{"start", {"a", "b"}, ""}, {"a", {"join"}, ""}, {"b", {"b2"}, ""},
-                           {"b2", {"join"}, ""}, {"join", {"end"}, "join: true"}, {"end", {}, ""}});
+  const auto flow = shape({{"start", {"a", "b"}, ""},
+                           {"a", {"join"}, ""},
+                           {"b", {"b2"}, ""},
+                           {"b2", {"join"}, ""},
+                           {"join", {"end"}, "join: true"},
+                           {"end", {}, ""}});
   Planner planner(flow);
   Simulation simulation;
   simulation.run(planner, planner.start());
   CHECK(simulation.phase == RunPhase::Succeeded);
   const auto position = [&](const std::string& id) {
-    return std::find(simulation.order.begin(), simulation.order.end(), id) - simulation.order.begin();
+    return std::find(simulation.order.begin(), simulation.order.end(), id) -
+           simulation.order.begin();
   };
   CHECK(position("join#0") > position("a#0"));
   CHECK(position("join#0") > position("b2#0"));
@@ -91,8 +98,10 @@ TEST_CASE("planner: a static branch joins only after both branches") {
 }
 
 TEST_CASE("planner: a foreach fans out with deterministic ids and joins once") {
-  const auto flow = shape({{"start", {"each"}, "foreach: items"}, {"each", {"join"}, ""},
-                           {"join", {"end"}, "join: true"}, {"end", {}, ""}});
+  const auto flow = shape({{"start", {"each"}, "foreach: items"},
+                           {"each", {"join"}, ""},
+                           {"join", {"end"}, "join: true"},
+                           {"end", {}, ""}});
   Planner planner(flow);
   Simulation simulation;
   simulation.splits = 1000;
@@ -111,9 +120,12 @@ TEST_CASE("planner: a foreach fans out with deterministic ids and joins once") {
 }
 
 TEST_CASE("planner: nested foreach joins each inner fan-out separately") {
-  const auto flow = shape({{"start", {"outer"}, "foreach: xs"}, {"outer", {"inner"}, "foreach: ys"},
-                           {"inner", {"join_inner"}, ""}, {"join_inner", {"join_outer"}, "join: true"},
-                           {"join_outer", {"end"}, "join: true"}, {"end", {}, ""}});
+  const auto flow = shape({{"start", {"outer"}, "foreach: xs"},
+                           {"outer", {"inner"}, "foreach: ys"},
+                           {"inner", {"join_inner"}, ""},
+                           {"join_inner", {"join_outer"}, "join: true"},
+                           {"join_outer", {"end"}, "join: true"},
+                           {"end", {}, ""}});
   Planner planner(flow);
   Simulation simulation;
   simulation.run(planner, planner.start());
@@ -132,10 +144,13 @@ TEST_CASE("planner: nested foreach joins each inner fan-out separately") {
 
 TEST_CASE("planner: a branch inside a foreach and a foreach inside a branch") {
   SUBCASE("branch inside foreach") {
-    const auto flow = shape({{"start", {"each"}, "foreach: items"}, {"each", {"a", "b"}, ""},
-                             {"a", {"join_ab"}, ""}, {"b", {"join_ab"}, ""},
+    const auto flow = shape({{"start", {"each"}, "foreach: items"},
+                             {"each", {"a", "b"}, ""},
+                             {"a", {"join_ab"}, ""},
+                             {"b", {"join_ab"}, ""},
                              {"join_ab", {"join_each"}, "join: true"},
-                             {"join_each", {"end"}, "join: true"}, {"end", {}, ""}});
+                             {"join_each", {"end"}, "join: true"},
+                             {"end", {}, ""}});
     Planner planner(flow);
     Simulation simulation;
     simulation.run(planner, planner.start());
@@ -146,9 +161,13 @@ TEST_CASE("planner: a branch inside a foreach and a foreach inside a branch") {
     CHECK(simulation.count_of("join_each") == 1);
   }
   SUBCASE("foreach inside branch") {
-    const auto flow = shape({{"start", {"a", "b"}, ""}, {"a", {"each"}, "foreach: items"},
-                             {"each", {"join_each"}, ""}, {"join_each", {"join"}, "join: true"},
-                             {"b", {"join"}, ""}, {"join", {"end"}, "join: true"}, {"end", {}, ""}});
+    const auto flow = shape({{"start", {"a", "b"}, ""},
+                             {"a", {"each"}, "foreach: items"},
+                             {"each", {"join_each"}, ""},
+                             {"join_each", {"join"}, "join: true"},
+                             {"b", {"join"}, ""},
+                             {"join", {"end"}, "join: true"},
+                             {"end", {}, ""}});
     Planner planner(flow);
     Simulation simulation;
     simulation.run(planner, planner.start());
@@ -160,7 +179,8 @@ TEST_CASE("planner: a branch inside a foreach and a foreach inside a branch") {
 }
 
 TEST_CASE("planner: retries make new attempts, then the run fails with the reason") {
-  const auto flow = shape({{"start", {"a"}, ""}, {"a", {"end"}, "retry: {times: 2, delaySeconds: 7}"},
+  const auto flow = shape({{"start", {"a"}, ""},
+                           {"a", {"end"}, "retry: {times: 2, delaySeconds: 7}"},
                            {"end", {}, ""}});
   SUBCASE("succeeds on the third attempt") {
     Planner planner(flow);
@@ -191,7 +211,8 @@ TEST_CASE("planner: retries make new attempts, then the run fails with the reaso
 }
 
 TEST_CASE("planner: repeated and stale reports change nothing") {
-  const auto flow = shape({{"start", {"a"}, ""}, {"a", {"end"}, "retry: {times: 1}"}, {"end", {}, ""}});
+  const auto flow =
+      shape({{"start", {"a"}, ""}, {"a", {"end"}, "retry: {times: 1}"}, {"end", {}, ""}});
   Planner planner(flow);
   planner.start();
   CHECK(planner.record({"start", 0, true, std::nullopt, true, ""}).size() == 1);
@@ -203,12 +224,14 @@ TEST_CASE("planner: repeated and stale reports change nothing") {
 }
 
 TEST_CASE("planner: restore re-derives exactly the pending tasks") {
-  const auto flow = shape({{"start", {"each"}, "foreach: items"}, {"each", {"join"}, ""},
-                           {"join", {"end"}, "join: true"}, {"end", {}, ""}});
+  const auto flow = shape({{"start", {"each"}, "foreach: items"},
+                           {"each", {"join"}, ""},
+                           {"join", {"end"}, "join: true"},
+                           {"end", {}, ""}});
   Planner planner(flow);
-  const std::vector<TaskOutcome> done{
-      {"start", 0, true, 4, true, ""}, {"each.0", 0, true, std::nullopt, true, ""},
-      {"each.2", 1, true, std::nullopt, true, ""}};
+  const std::vector<TaskOutcome> done{{"start", 0, true, 4, true, ""},
+                                      {"each.0", 0, true, std::nullopt, true, ""},
+                                      {"each.2", 1, true, std::nullopt, true, ""}};
   const auto ready = planner.restore(done);
   std::vector<std::string> ids;
   for (const auto& task : ready) ids.push_back(task.id);
@@ -223,8 +246,10 @@ TEST_CASE("planner: restore re-derives exactly the pending tasks") {
 }
 
 TEST_CASE("planner: a 100,000-way foreach plans in one pass") {
-  const auto flow = shape({{"start", {"each"}, "foreach: items"}, {"each", {"join"}, ""},
-                           {"join", {"end"}, "join: true"}, {"end", {}, ""}});
+  const auto flow = shape({{"start", {"each"}, "foreach: items"},
+                           {"each", {"join"}, ""},
+                           {"join", {"end"}, "join: true"},
+                           {"end", {}, ""}});
   Planner planner(flow);
   Simulation simulation;
   simulation.splits = 100000;
