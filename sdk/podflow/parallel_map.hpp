@@ -3,7 +3,8 @@
 // cores the step was given from PODFLOW_CPU (see docs/step-contract.md).
 //
 //   #include <podflow/parallel_map.hpp>
-//   std::vector<double> sums = podflow::parallel_map(rows, [](const Row& row) { return sum(row); });
+//   std::vector<double> sums = podflow::parallel_map(rows, [](const Row& row) { return sum(row);
+//   });
 //
 // Header-only, C++17 or later; link with -pthread.
 #pragma once
@@ -38,13 +39,15 @@ inline unsigned step_cores() {
 template <typename Fn>
 void parallel_for(std::size_t count, Fn&& fn, unsigned workers = step_cores()) {
   workers = static_cast<unsigned>(std::max<std::size_t>(1, std::min<std::size_t>(workers, count)));
-  const std::size_t batch = std::max<std::size_t>(1, count / (static_cast<std::size_t>(workers) * 16));
+  const std::size_t batch =
+      std::max<std::size_t>(1, count / (static_cast<std::size_t>(workers) * 16));
   std::atomic<std::size_t> next{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto work = [&] {
     try {
-      for (std::size_t begin = next.fetch_add(batch); begin < count; begin = next.fetch_add(batch)) {
+      for (std::size_t begin = next.fetch_add(batch); begin < count;
+           begin = next.fetch_add(batch)) {
         const std::size_t end = std::min(count, begin + batch);
         for (std::size_t i = begin; i < end; ++i) fn(i);
       }
@@ -66,7 +69,8 @@ template <typename Item, typename Fn>
 auto parallel_map(const std::vector<Item>& items, Fn&& fn, unsigned workers = step_cores()) {
   using Result = std::decay_t<std::invoke_result_t<Fn&, const Item&>>;
   std::vector<Result> results(items.size());
-  parallel_for(items.size(), [&](std::size_t i) { results[i] = fn(items[i]); }, workers);
+  parallel_for(
+      items.size(), [&](std::size_t i) { results[i] = fn(items[i]); }, workers);
   return results;
 }
 

@@ -41,7 +41,8 @@ inline void write_output(const std::string& name, const std::string& content) {
   const std::string path = required_env("PODFLOW_OUTPUTS") + "/" + name;
   std::ofstream out(path, std::ios::binary);
   out << content;
-  if (!out.flush()) throw std::runtime_error("cannot write output artifact '" + name + "' (" + path + ")");
+  if (!out.flush())
+    throw std::runtime_error("cannot write output artifact '" + name + "' (" + path + ")");
 }
 
 }  // namespace podflow
