@@ -96,8 +96,8 @@ TEST_CASE("list pagination past 500 items with limit and continue") {
   auto first = client.list(cm, ns.name(), options);
   CHECK(first.items.size() == 200);
   CHECK_FALSE(first.continue_token.empty());
-  REQUIRE(first.remaining_item_count.has_value());
-  CHECK(*first.remaining_item_count == kCount - 200);
+  // remainingItemCount is not given for a list with a label selector.
+  CHECK_FALSE(first.remaining_item_count.has_value());
 
   int pages = 1;
   std::set<std::string> names;
