@@ -224,6 +224,16 @@ TEST_CASE(
   CHECK(eventually([&] { return recorder.restart_count() == 1; }, 20s));
   CHECK(client.metrics().watch_starts.value({"configmaps", "relist_gone"}) == relists + 1);
   watcher.stop();
+
+  // Leave the cluster as the next tests expect it: kube-controller-manager's controllers need a
+  // while after the restart (RBAC caches, their own watch backoff) before, e.g., a new namespace
+  // gets its default service account again.
+  TestNamespace probe("after-restart");
+  CHECK(eventually(
+      [&] {
+        return client.get(resources::service_accounts(), probe.name(), "default").has_value();
+      },
+      120s));
   auto reconnects = client.metrics().watch_starts.value({"configmaps", "reconnect"}) +
                     client.metrics().watch_starts.value({"configmaps", "relist_gone"});
   CHECK(reconnects >= 1);
