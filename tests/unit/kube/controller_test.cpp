@@ -138,7 +138,7 @@ TEST_CASE("controller: owner_keys honours kind, group and the controller flag") 
   CHECK(owner_keys(pod, owner_kind("Task", "", true)).size() == 1);
 }
 
-TEST_CASE("controller: errors requeue with growing backoff; success forgets") {
+TEST_CASE("controller: errors requeue with growing backoff - success forgets") {
   std::atomic<int> attempts{0};
   std::vector<std::chrono::steady_clock::time_point> times;
   std::mutex mutex;

@@ -113,7 +113,7 @@ TEST_CASE("a non-Status body gets its reason from the code and keeps the text") 
   CHECK(empty.reason() == Reason::unknown);
 }
 
-TEST_CASE("connection errors are retryable; other exceptions are not classified") {
+TEST_CASE("connection errors are retryable - other exceptions are not classified") {
   auto error = connection_error("Connection refused", "GET", "/api/v1/pods");
   CHECK(error.code() == 0);
   CHECK(error.reason() == Reason::connection_error);

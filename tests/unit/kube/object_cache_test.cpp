@@ -49,7 +49,7 @@ std::string describe(const CacheEvent& e) {
 
 }  // namespace
 
-TEST_CASE("cache: synced after the first list; get and list by namespace and labels") {
+TEST_CASE("cache: synced after the first list - get and list by namespace and labels") {
   ObjectCache cache;
   CHECK_FALSE(cache.synced());
   cache.apply(restarted({pod("a", "p1", "1", "", {{"app", "x"}}), pod("a", "p2", "2"),

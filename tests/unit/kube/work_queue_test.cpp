@@ -80,7 +80,7 @@ TEST_CASE("work queue: many workers never hold the same key at once") {
   CHECK(processed <= 300);
 }
 
-TEST_CASE("work queue: per-key backoff doubles from 5 ms to the cap; forget resets it") {
+TEST_CASE("work queue: per-key backoff doubles from 5 ms to the cap - forget resets it") {
   ItemBackoff backoff(5ms, 1000s);
   CHECK(backoff.when("a") == 5ms);
   CHECK(backoff.when("a") == 10ms);
