@@ -7,10 +7,10 @@
 #include <utility>
 #include <vector>
 
+#include "datastore/parallel_for.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/temporary_file.hpp"
 #include "runtime/foreach_list.hpp"
-#include "runtime/parallel_for.hpp"
 
 namespace podflow::runtime {
 namespace {
@@ -81,7 +81,7 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
 
   const std::vector<ParentTask> parents = parent_tasks(spec);
   std::vector<datastore::Manifest> manifests(parents.size());
-  parallel_for(parents.size(), kReadThreads, [&](std::size_t i) {
+  datastore::parallel_for(parents.size(), kReadThreads, [&](std::size_t, std::size_t i) {
     manifests[i] = read_committed(
         store, {spec.flow, spec.run, parents[i].step, parents[i].task, parents[i].attempt});
   });
@@ -105,7 +105,7 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
   for (const auto& fetch : fetches) {
     datastore::create_directories_or_throw(fetch.destination.parent_path());
   }
-  parallel_for(fetches.size(), kReadThreads, [&](std::size_t i) {
+  datastore::parallel_for(fetches.size(), kReadThreads, [&](std::size_t, std::size_t i) {
     store.fetch_artifact(spec.flow, *fetches[i].blob, fetches[i].destination, *fetches[i].name);
   });
   for (const auto& fetch : fetches) {
