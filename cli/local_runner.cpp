@@ -18,7 +18,6 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
 
 #include "cli/flow_file.hpp"
 #include "cli/machine_check.hpp"
@@ -28,6 +27,8 @@
 #include "datastore/datastore.hpp"
 #include "datastore/store_error.hpp"
 #include "flow/planner.hpp"
+#include "runtime/task_result.hpp"
+#include "runtime/task_spec.hpp"
 
 extern char** environ;
 
@@ -51,12 +52,6 @@ std::string current_user() {
   if (const char* user = std::getenv("USER")) return user;
   if (const passwd* entry = getpwuid(getuid())) return entry->pw_name;
   return "unknown";
-}
-
-nlohmann::json parent_group_json(const flow::ParentGroup& group) {
-  nlohmann::json json{{"step", group.step}, {"prefix", group.prefix}, {"attempts", group.attempts}};
-  if (group.splits) json["splits"] = *group.splits;
-  return json;
 }
 
 struct RunningTask {
@@ -258,45 +253,33 @@ class LocalRun {
     }
   }
 
+  // The task spec the runtime reads (runtime/task_spec.hpp): one definition of the format for
+  // every executor.
   std::string task_spec(const flow::PlannedTask& task, const fs::path& work_dir) const {
     const flow::GraphNode& node = planner_.graph().node(task.step);
     const auto settings = flow::effective_settings(flow_, *node.step, options_.overrides);
-    nlohmann::json env = nlohmann::json::array();
-    for (const auto& var : settings.env) env.push_back({{"name", var.name}, {"value", var.value}});
-    nlohmann::json parameters = nlohmann::json::array();
-    for (const auto& [name, value] : parameters_) {
-      parameters.push_back({{"name", name}, {"value", value}});
-    }
-    nlohmann::json parents = nlohmann::json::array();
-    for (const auto& group : task.parents) parents.push_back(parent_group_json(group));
-    nlohmann::json spec{{"datastore", store_.url()},
-                        {"flow", flow_.name},
-                        {"run", record_.run},
-                        {"step", node.step->name},
-                        {"task", task.id},
-                        {"attempt", task.attempt},
-                        {"splitPath", task.path},
-                        {"command", node.step->command},
-                        {"workingDir", flow_dir_.string()},
-                        {"env", env},
-                        {"parameters", parameters},
-                        {"cpu", settings.cpu.value},
-                        {"timeoutSeconds", settings.timeoutSeconds},
-                        {"graceSeconds", options_.grace_seconds},
-                        {"join", node.is_join()},
-                        {"parents", parents},
-                        {"workDir", work_dir.string()}};
-    if (task.foreach_input) {
-      spec["foreachInput"] = {{"task", task.foreach_input->task},
-                              {"step", task.foreach_input->step},
-                              {"attempt", task.foreach_input->attempt},
-                              {"index", task.foreach_input->index}};
-    }
-    if (node.step->foreach) {
-      spec["foreach"] = {{"artifact", *node.step->foreach},
-                         {"maxNumSplits", options_.max_num_splits}};
-    }
-    return spec.dump();
+    runtime::TaskSpec spec;
+    spec.datastore = store_.url();
+    spec.flow = flow_.name;
+    spec.run = record_.run;
+    spec.step = node.step->name;
+    spec.task = task.id;
+    spec.attempt = task.attempt;
+    spec.splitPath = task.path;
+    spec.command = node.step->command;
+    spec.workingDir = flow_dir_.string();
+    for (const auto& var : settings.env) spec.env.push_back({var.name, var.value});
+    for (const auto& [name, value] : parameters_) spec.parameters.push_back({name, value});
+    spec.cpu = settings.cpu.value;
+    spec.timeoutSeconds = settings.timeoutSeconds;
+    spec.graceSeconds = options_.grace_seconds;
+    spec.join = node.is_join();
+    spec.parents = task.parents;
+    spec.foreachInput = task.foreach_input;
+    if (node.step->foreach)
+      spec.foreach = runtime::ForeachSpec{*node.step->foreach, options_.max_num_splits};
+    spec.workDir = work_dir.string();
+    return runtime::task_spec_to_json(spec);
   }
 
   void launch(flow::PlannedTask task) {
@@ -432,9 +415,18 @@ class LocalRun {
   }
 
   void report(const RunningTask& running, int wait_status, std::int64_t duration_ms) {
+    std::optional<runtime::TaskResult> result;
     std::ifstream in(running.result_path);
-    nlohmann::json result = nlohmann::json::parse(in, nullptr, false);
-    if (!in || result.is_discarded() || !result.is_object()) {
+    if (in) {
+      std::ostringstream text;
+      text << in.rdbuf();
+      try {
+        result = runtime::task_result_from_json(text.str());
+      } catch (const std::exception&) {
+        // reported below as a runtime that left no result
+      }
+    }
+    if (!result) {
       std::string reason = "podflow-runtime ";
       if (WIFSIGNALED(wait_status)) {
         reason += "was killed by signal " + std::to_string(WTERMSIG(wait_status));
@@ -445,14 +437,10 @@ class LocalRun {
              duration_ms);
       return;
     }
-    const bool succeeded = result.value("status", "") == "succeeded";
-    std::optional<std::int64_t> splits;
-    if (result.contains("splitCount") && result["splitCount"].is_number_integer()) {
-      splits = result["splitCount"].get<std::int64_t>();
-    }
-    finish(running.task, succeeded, splits, result.value("retryable", true),
-           result.value("reason", succeeded ? "" : "failed"), result.value("stderrTail", ""),
-           duration_ms);
+    const bool succeeded = result->status == runtime::TaskStatus::succeeded;
+    finish(running.task, succeeded, result->splitCount, result->retryable,
+           succeeded ? "" : (result->reason.empty() ? "failed" : result->reason),
+           result->stderrTail, duration_ms);
   }
 
   void finish(const flow::PlannedTask& task, bool succeeded, std::optional<std::int64_t> splits,
