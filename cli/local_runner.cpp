@@ -18,7 +18,6 @@
 #include <sstream>
 #include <unordered_map>
 
-
 #include "cli/flow_file.hpp"
 #include "cli/machine_check.hpp"
 #include "cli/progress_display.hpp"
