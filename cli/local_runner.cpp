@@ -21,6 +21,7 @@
 #include "cli/flow_file.hpp"
 #include "cli/machine_check.hpp"
 #include "cli/progress_display.hpp"
+#include "cli/run_history.hpp"
 #include "cli/run_parameters.hpp"
 #include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
@@ -150,24 +151,25 @@ class LocalRun {
   // and asks the planner what is left.
   std::vector<flow::PlannedTask> resume(const std::string& previous) {
     std::vector<flow::TaskOutcome> done;
-    const std::string prefix = flow_.name + "/" + previous + "/";
-    for (const auto& object : store_.objects().list(prefix)) {
-      if (!object.key.ends_with("/manifest.json")) continue;
-      // <flow>/<run>/<step>/<task>/<attempt>/manifest.json
-      std::vector<std::string> parts;
-      std::stringstream key(object.key);
-      for (std::string part; std::getline(key, part, '/');) parts.push_back(part);
-      if (parts.size() != 6) continue;
-      datastore::AttemptId id{flow_.name, previous, parts[2], parts[3], std::stoll(parts[4])};
-      auto manifest = store_.read_manifest(id);
-      if (!manifest) continue;
-      manifest->id.run = record_.run;
-      store_.write_manifest(*manifest);
-      flow::TaskOutcome outcome{id.task, id.attempt, true, std::nullopt, true, ""};
-      if (manifest->foreach)
-        outcome.split_count = static_cast<std::int64_t>(manifest->foreach->count);
-      done.push_back(outcome);
-      if (auto step = step_summary(id.step)) ++step->succeeded;
+    RunRecord old_run;
+    old_run.flow = flow_.name;
+    old_run.run = previous;
+    for (const auto& entry : list_task_attempts(store_, old_run)) {
+      // The task's committed attempt, if any: the latest attempt that has a manifest.
+      for (auto attempt = entry.attempts.rbegin(); attempt != entry.attempts.rend(); ++attempt) {
+        datastore::AttemptId id{flow_.name, previous, entry.step, entry.task, *attempt};
+        auto manifest = store_.read_manifest(id);
+        if (!manifest) continue;
+        manifest->id.run = record_.run;
+        store_.write_manifest(*manifest);
+        flow::TaskOutcome outcome{id.task, id.attempt, true, std::nullopt, true, ""};
+        if (manifest->foreach) {
+          outcome.split_count = static_cast<std::int64_t>(manifest->foreach->count);
+        }
+        done.push_back(outcome);
+        if (auto step = step_summary(id.step)) ++step->succeeded;
+        break;
+      }
     }
     display_->note("podflow: resuming run " + previous + ": reusing " +
                    std::to_string(done.size()) + " successful task(s)");
