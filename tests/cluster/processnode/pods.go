@@ -348,17 +348,26 @@ func (r *podRun) run(ctx context.Context) {
 		defer t.Stop()
 	}
 
+	// Like the kubelet, a configuration error (a secret not created yet, a
+	// token request racing the API server's cache) leaves the pod Pending and
+	// is retried with backoff; only deletion or the deadline ends the pod.
 	env, err := r.prepare(ctx)
-	if err != nil {
+	for failures := 0; err != nil; failures++ {
 		r.mu.Lock()
-		r.finished = true
-		r.phase, r.reason, r.message = corev1.PodFailed, "CreateContainerConfigError", err.Error()
 		for _, k := range append(append([]*ctr{}, r.inits...), r.ctrs...) {
 			k.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}}
 		}
 		r.mu.Unlock()
-		log.Printf("pod %s/%s: %v", r.ns, r.name, err)
-		return
+		r.markDirty()
+		log.Printf("pod %s/%s: %v (retrying)", r.ns, r.name, err)
+		delay := min(250*time.Millisecond<<min(failures, 6), 10*time.Second)
+		select {
+		case <-r.stop:
+			r.finish(corev1.PodFailed, "", "")
+			return
+		case <-time.After(delay):
+		}
+		env, err = r.prepare(ctx)
 	}
 	policy := r.pod.Spec.RestartPolicy
 	for _, k := range r.inits {
