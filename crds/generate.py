@@ -1,0 +1,688 @@
+#!/usr/bin/env python3
+"""Writes crds/flows.yaml, crds/flowruns.yaml and crds/tasks.yaml from the one schema below.
+
+The Flow spec appears twice (Flow.spec and FlowRun.spec.flow) and the step settings three times
+(spec.defaults, every step, FlowRun.spec.overrides); writing them from one definition keeps the
+copies identical. Edit this file, run it (`crds/generate.py`), commit both. The unit tests
+`unit.crds.*` check the result against the C++ decoder (flow/flow_decoder.cpp) and each other;
+tests/crds/ checks it against a real API server.
+
+Bounds (maxItems, maxLength, maxProperties) are there for the API server's CEL cost estimator:
+every rule (and `self == oldSelf` on a FlowRun's whole spec) must fit its budget for the largest
+object the schema allows. Where the decoder has a limit (1000 steps, 40-character step names) the
+schema has the same one; the others are far above what a flow needs (1000 list items, 256 map
+entries, 64 KiB strings; toleration values 63 characters, as Kubernetes requires of a pod).
+"""
+import os
+import sys
+
+import yaml
+
+GROUP = "podflow.dev"
+VERSION = "v1alpha1"
+
+# Limits of the decoder (flow/defaults.hpp, flow/lint.cpp) and the Kubernetes names they follow.
+MAX_STEPS = 1000
+MAX_STEP_NAME = 40
+RETRY_MAX_TIMES = 5
+RETRY_MAX_DELAY_SECONDS = 86400
+MAX_SECONDS = 1 << 40  # decoder's bound on timeoutSeconds, tolerationSeconds
+MAX_MEGABYTES = 1 << 40
+MAX_CPU_CORES = 100000
+MAX_GPU = 1024
+# Bounds only for the cost estimator.
+MAX_LIST = 1000  # command arguments, env, secrets, tolerations, parameters, next
+MAX_MAP = 256  # nodeSelector, labels, annotations
+MAX_TEXT = 65536  # a command argument, an env value, a help text, a foreach artifact name
+MAX_NAME = 253  # DNS subdomain
+MAX_IMAGE = 1024
+
+IDENTIFIER = "^[a-z][a-z0-9_]*$"
+ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
+DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = DNS_LABEL[:-1] + "(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+RESERVED_STEP_NAMES = ["name", "next", "input", "index", "cmd"]
+
+
+def string(max_length=MAX_TEXT, **extra):
+    return {"type": "string", "maxLength": max_length, **extra}
+
+
+def integer(minimum=None, maximum=None, **extra):
+    schema = {"type": "integer", "format": "int64"}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    schema.update(extra)
+    return schema
+
+
+def string_map(description):
+    return {
+        "type": "object",
+        "description": description,
+        "maxProperties": MAX_MAP,
+        "additionalProperties": string(),
+    }
+
+
+def rule(expression, message, **extra):
+    return {"rule": expression, "message": message, **extra}
+
+
+def quantity(description, minimum_integer, maximum_integer, minimum_string, what):
+    """An integer (cores or megabytes) or a Kubernetes quantity string, as the decoder reads it."""
+    return {
+        "description": description,
+        "x-kubernetes-int-or-string": True,
+        "maxLength": 64,
+        "x-kubernetes-validations": [
+            rule(
+                f"type(self) == int ? self >= {minimum_integer} && self <= {maximum_integer} : "
+                f"isQuantity(self) && "
+                f"quantity(self).compareTo(quantity('{minimum_string}')) >= 0",
+                f"{what}",
+            )
+        ],
+    }
+
+
+def resources():
+    return {
+        "type": "object",
+        "description": "What a task asks for: integers are cores (cpu) and megabytes (memory, disk), "
+        "strings are Kubernetes quantities.",
+        "properties": {
+            "cpu": quantity(
+                "cores: 4, \"500m\", \"1.5\" (default 1)",
+                1,
+                MAX_CPU_CORES,
+                "1m",
+                "cpu must be a whole number of cores (at least 1) or a quantity string of at "
+                "least \"1m\", such as \"500m\"",
+            ),
+            "memory": quantity(
+                "megabytes as an integer (60000) or a quantity string (\"60Gi\"); default 4096",
+                1,
+                MAX_MEGABYTES,
+                "1",
+                "memory must be megabytes (an integer, at least 1) or a positive quantity string "
+                "such as \"60Gi\"",
+            ),
+            "disk": quantity(
+                "local disk (ephemeral-storage): megabytes or a quantity string; default 10240",
+                1,
+                MAX_MEGABYTES,
+                "1",
+                "disk must be megabytes (an integer, at least 1) or a positive quantity string "
+                "such as \"10Gi\"",
+            ),
+            "gpu": integer(0, MAX_GPU, description="number of GPUs (default 0)"),
+            "gpuVendor": string(
+                MAX_NAME,
+                pattern=DNS_SUBDOMAIN,
+                description="the device plugin's domain: the pod asks for <gpuVendor>/gpu "
+                "(default nvidia.com)",
+            ),
+        },
+    }
+
+
+def step_settings():
+    """What a step and spec.defaults (and a FlowRun's overrides) may set."""
+    return {
+        "image": string(MAX_IMAGE, minLength=1, description="container image"),
+        "resources": resources(),
+        "timeoutSeconds": integer(
+            1, MAX_SECONDS, description="the task is stopped after this long (default 432000)"
+        ),
+        "retry": {
+            "type": "object",
+            "properties": {
+                "times": integer(
+                    0, RETRY_MAX_TIMES, description="how many times a failed task is tried again"
+                ),
+                "delaySeconds": integer(
+                    0, RETRY_MAX_DELAY_SECONDS, description="wait between attempts (default 120)"
+                ),
+            },
+        },
+        "env": {
+            "type": "array",
+            "description": "environment variables; names starting with PODFLOW_ are reserved",
+            "maxItems": MAX_LIST,
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+            "items": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": string(MAX_NAME, minLength=1, pattern=ENV_NAME),
+                    "value": string(),
+                },
+                "x-kubernetes-validations": [
+                    rule(
+                        "!self.name.startsWith('PODFLOW_')",
+                        "env names starting with PODFLOW_ are reserved by the step contract; "
+                        "rename the variable",
+                        fieldPath=".name",
+                    )
+                ],
+            },
+        },
+        "secrets": {
+            "type": "array",
+            "description": "Secrets whose keys become environment variables",
+            "maxItems": MAX_LIST,
+            "items": string(MAX_NAME, pattern=DNS_SUBDOMAIN),
+        },
+        "serviceAccount": string(MAX_NAME, pattern=DNS_SUBDOMAIN, description="the pod's ServiceAccount"),
+        "namespace": string(63, pattern=DNS_LABEL, description="the namespace of the step's pods"),
+        "nodeSelector": string_map("the pod's nodeSelector"),
+        "tolerations": {
+            "type": "array",
+            "description": "the pod's tolerations",
+            "maxItems": MAX_LIST,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "key": string(MAX_NAME),
+                    "operator": {"type": "string", "enum": ["Exists", "Equal", ""]},
+                    "value": string(63),
+                    "effect": {
+                        "type": "string",
+                        "enum": ["NoSchedule", "PreferNoSchedule", "NoExecute", ""],
+                    },
+                    "tolerationSeconds": integer(0, MAX_SECONDS),
+                },
+                "x-kubernetes-validations": [
+                    rule(
+                        "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || "
+                        "self.value == ''",
+                        "a toleration with operator Exists takes no value",
+                        fieldPath=".value",
+                    )
+                ],
+            },
+        },
+        "labels": string_map("added to the step's pods"),
+        "annotations": string_map("added to the step's pods"),
+    }
+
+
+def settings_object(description):
+    return {"type": "object", "description": description, "properties": step_settings()}
+
+
+def step():
+    properties = {
+        "name": string(
+            MAX_STEP_NAME,
+            minLength=1,
+            pattern=IDENTIFIER,
+            description="lowercase letters, digits and _, starting with a letter",
+        ),
+        "command": {
+            "type": "array",
+            "description": "the program and its arguments, run without a shell",
+            "minItems": 1,
+            "maxItems": MAX_LIST,
+            "items": string(),
+            "x-kubernetes-validations": [
+                rule("size(self) == 0 || self[0] != ''", "command[0] is empty; it must name the program to run")
+            ],
+        },
+        "next": {
+            "type": "array",
+            "description": "the steps that follow; the end step has none",
+            "minItems": 1,
+            "maxItems": MAX_LIST,
+            "items": string(MAX_STEP_NAME),
+        },
+        "foreach": string(
+            MAX_TEXT,
+            minLength=1,
+            description="an artifact holding a JSON array: the single next step runs once per element",
+        ),
+        "join": {"type": "boolean", "description": "the step closes a split"},
+    }
+    properties.update(step_settings())
+    return {
+        "type": "object",
+        "required": ["name", "command"],
+        "properties": properties,
+        "x-kubernetes-validations": [
+            rule(
+                "!(self.name in " + str(RESERVED_STEP_NAMES) + ")",
+                "this name is a reserved word (name, next, input, index, cmd) and cannot name a step",
+                fieldPath=".name",
+            ),
+            rule(
+                "!has(self.foreach) || self.name == 'end' || (has(self.next) && size(self.next) == 1)",
+                "a foreach step must have exactly one next step (the step that runs once per item)",
+                fieldPath=".next",
+            ),
+            rule(
+                "self.name != 'end' || !has(self.next)",
+                "the end step must not have next",
+                fieldPath=".next",
+            ),
+            rule(
+                "self.name != 'end' || !has(self.foreach)",
+                "the end step cannot be a foreach",
+                fieldPath=".foreach",
+            ),
+            rule(
+                "!(self.name in ['start', 'end']) || !has(self.join) || !self.join",
+                "the start and end steps cannot be joins",
+                fieldPath=".join",
+            ),
+            rule(
+                "self.name == 'end' || has(self.next)",
+                "the step has no next; only the end step has none",
+            ),
+            rule(
+                "!has(self.next) || !self.next.exists(n, n == 'start')",
+                "next names start; the start step begins the flow and cannot be a target",
+                fieldPath=".next",
+            ),
+        ],
+    }
+
+
+def parameter():
+    return {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+            "name": string(
+                MAX_NAME,
+                minLength=1,
+                pattern=IDENTIFIER,
+                description="lowercase letters, digits and _, starting with a letter",
+            ),
+            "type": {
+                "type": "string",
+                "description": "string (default), integer, number, boolean or json",
+                "enum": ["string", "integer", "number", "boolean", "json"],
+            },
+            "default": {
+                "description": "the value when the run gives none: a scalar of the type, any JSON "
+                "for type json; without it the parameter is required",
+                "x-kubernetes-preserve-unknown-fields": True,
+            },
+            "help": string(),
+        },
+    }
+
+
+def flow_spec(description):
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["steps"],
+        "properties": {
+            "image": string(MAX_IMAGE, description="the image of every step that sets none"),
+            "parameters": {
+                "type": "array",
+                "maxItems": MAX_LIST,
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+                "items": parameter(),
+            },
+            "defaults": settings_object("step settings for every step"),
+            "steps": {
+                "type": "array",
+                "description": "the steps, at most 1000; every flow has a start and an end step",
+                "maxItems": MAX_STEPS,
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+                "items": step(),
+            },
+        },
+        "x-kubernetes-validations": [
+            rule(
+                "self.steps.exists(s, s.name == 'start')",
+                "the flow has no step named 'start'; every flow begins with a start step",
+                fieldPath=".steps",
+            ),
+            rule(
+                "self.steps.exists(s, s.name == 'end')",
+                "the flow has no step named 'end'; every flow finishes with an end step",
+                fieldPath=".steps",
+            ),
+        ],
+    }
+
+
+def condition():
+    """metav1.Condition."""
+    return {
+        "type": "object",
+        "required": ["type", "status", "lastTransitionTime", "reason", "message"],
+        "properties": {
+            "type": string(316, pattern="^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"),
+            "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
+            "observedGeneration": integer(0),
+            "lastTransitionTime": {"type": "string", "format": "date-time"},
+            "reason": string(1024, minLength=1, pattern="^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$"),
+            "message": string(32768),
+        },
+    }
+
+
+def conditions(description):
+    return {
+        "type": "array",
+        "description": description,
+        "maxItems": 16,
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-list-map-keys": ["type"],
+        "items": condition(),
+    }
+
+
+def timestamp(description):
+    return {"type": "string", "format": "date-time", "description": description}
+
+
+def age():
+    return {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
+def crd(plural, kind, short, spec, status, columns, description, root_rules=None):
+    root = {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+        "required": ["spec"],
+    }
+    if root_rules:
+        root["x-kubernetes-validations"] = root_rules
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {
+            "name": f"{plural}.{GROUP}",
+            "labels": {"app.kubernetes.io/name": "podflow", "app.kubernetes.io/part-of": "podflow"},
+        },
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "plural": plural,
+                "singular": kind.lower(),
+                "kind": kind,
+                "listKind": kind + "List",
+                "shortNames": [short],
+                "categories": ["podflow"],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": root},
+                }
+            ],
+        },
+    }
+
+
+def flow_crd():
+    status = {
+        "type": "object",
+        "properties": {
+            "observedGeneration": integer(0),
+            "conditions": conditions("Valid: the operator's linter accepts the flow"),
+        },
+    }
+    columns = [
+        {
+            "name": "Valid",
+            "type": "string",
+            "jsonPath": ".status.conditions[?(@.type==\"Valid\")].status",
+        },
+        age(),
+    ]
+    name_rule = rule(
+        "size(self.metadata.name) <= 63 && self.metadata.name.matches('" + DNS_LABEL + "')",
+        "metadata.name is not a valid flow name; use at most 63 lowercase letters, digits and "
+        "'-' (e.g. big-sum)",
+    )
+    return crd(
+        "flows",
+        "Flow",
+        "fl",
+        flow_spec("the Flow document's spec: see docs/flow-spec.md"),
+        status,
+        columns,
+        "A flow definition: steps, their graph and their settings (docs/flow-spec.md).",
+        [name_rule],
+    )
+
+
+def flowrun_crd():
+    spec = {
+        "type": "object",
+        "properties": {
+            "flowRef": {
+                "type": "object",
+                "description": "a Flow in the same namespace",
+                "required": ["name"],
+                "properties": {"name": string(MAX_NAME, minLength=1)},
+            },
+            "flow": flow_spec("an inline Flow spec (the same fields as Flow.spec)"),
+            "flowName": string(
+                63,
+                pattern=DNS_LABEL,
+                description="the flow's name with an inline spec; default: the FlowRun's name",
+            ),
+            "parameters": {
+                "type": "array",
+                "description": "values are strings, checked against the flow's declarations",
+                "maxItems": MAX_LIST,
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": string(MAX_NAME, minLength=1, pattern=IDENTIFIER),
+                        "value": string(1 << 20),
+                    },
+                },
+            },
+            "maxWorkers": integer(
+                1,
+                description="at most this many Tasks pending or running at once",
+                default=16,
+            ),
+            "maxNumSplits": integer(
+                1, description="a foreach with more splits fails", default=100
+            ),
+            "overrides": settings_object(
+                "run-wide step settings: any field of spec.defaults; resources take the larger "
+                "of step and override"
+            ),
+        },
+        "x-kubernetes-validations": [
+            rule(
+                "has(self.flowRef) != has(self.flow)",
+                "set exactly one of flowRef and flow",
+            ),
+            rule(
+                "self == oldSelf",
+                "spec is immutable: a run is what it was when it started; create another FlowRun "
+                "to run again",
+            ),
+        ],
+    }
+    status = {
+        "type": "object",
+        "properties": {
+            "observedGeneration": integer(0),
+            "phase": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+            "runId": string(MAX_NAME, description="the run's directory in the datastore"),
+            "flowName": string(63),
+            "datastore": string(),
+            "startTime": timestamp("when the run started"),
+            "completionTime": timestamp("when the run finished"),
+            "flow": {
+                "type": "object",
+                "description": "the snapshot of the Flow spec this run executes",
+                "x-kubernetes-preserve-unknown-fields": True,
+            },
+            "tasks": {
+                "type": "object",
+                "description": "counts of the Tasks created so far",
+                "properties": {
+                    name: integer(0)
+                    for name in ["total", "pending", "running", "succeeded", "failed"]
+                },
+            },
+            "conditions": conditions("Valid, Running, Succeeded, Failed"),
+        },
+    }
+    columns = [
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Succeeded", "type": "integer", "jsonPath": ".status.tasks.succeeded"},
+        {"name": "Total", "type": "integer", "jsonPath": ".status.tasks.total"},
+        {"name": "Running", "type": "integer", "jsonPath": ".status.tasks.running"},
+        {"name": "Failed", "type": "integer", "jsonPath": ".status.tasks.failed"},
+        age(),
+    ]
+    return crd(
+        "flowruns",
+        "FlowRun",
+        "fr",
+        spec,
+        status,
+        columns,
+        "One execution of a flow (docs/api.md).",
+    )
+
+
+def task_crd():
+    settings = step_settings()
+    spec = {
+        "type": "object",
+        "required": ["flowRun", "step", "taskId"],
+        "properties": {
+            "flowRun": string(MAX_NAME, minLength=1, description="the FlowRun this task belongs to"),
+            "step": string(MAX_STEP_NAME, minLength=1),
+            "taskId": string(MAX_NAME, minLength=1, description="the planner's id: step and split path"),
+            "image": string(MAX_IMAGE),
+            "resources": {
+                "type": "object",
+                "description": "Kubernetes quantities (the Flow's integer megabytes already converted)",
+                "properties": {
+                    "cpu": string(64),
+                    "memory": string(64),
+                    "disk": string(64),
+                    "gpu": integer(0, MAX_GPU),
+                    "gpuVendor": string(MAX_NAME),
+                },
+            },
+            "timeoutSeconds": integer(1, MAX_SECONDS, description="the pod's activeDeadlineSeconds"),
+            "retry": settings["retry"],
+            "secrets": settings["secrets"],
+            "serviceAccount": settings["serviceAccount"],
+            "nodeSelector": settings["nodeSelector"],
+            "tolerations": settings["tolerations"],
+            "labels": settings["labels"],
+            "annotations": settings["annotations"],
+            "runtime": {
+                "type": "object",
+                "description": "podflow-runtime's task spec (runtime/task_spec.hpp) for attempt 0",
+                "x-kubernetes-preserve-unknown-fields": True,
+            },
+        },
+        "x-kubernetes-validations": [rule("self == oldSelf", "spec is immutable")],
+    }
+    status = {
+        "type": "object",
+        "properties": {
+            "phase": {
+                "type": "string",
+                "enum": ["Pending", "Running", "Retrying", "Succeeded", "Failed"],
+            },
+            "attempt": integer(0, description="the attempt the current (or last) pod runs"),
+            "podUID": string(64),
+            "nodeName": string(MAX_NAME),
+            "startTime": timestamp("of the current attempt's pod"),
+            "completionTime": timestamp("when the task finished"),
+            "retryAfter": timestamp("Retrying: when the next attempt's pod is created"),
+            "exitCode": {"type": "integer", "format": "int32"},
+            "reason": string(1024, description="one word: Unschedulable, OOMKilled, Error, ..."),
+            "message": string(32768),
+            "splitCount": integer(0, description="a successful foreach step: how many splits"),
+        },
+    }
+    columns = [
+        {"name": "Step", "type": "string", "jsonPath": ".spec.step"},
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Attempt", "type": "integer", "jsonPath": ".status.attempt"},
+        {"name": "Node", "type": "string", "jsonPath": ".status.nodeName"},
+        age(),
+    ]
+    return crd(
+        "tasks",
+        "Task",
+        "tk",
+        spec,
+        status,
+        columns,
+        "One step instance (one foreach split of one step) of a FlowRun (docs/api.md).",
+    )
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes every subtree in full: no YAML anchors or aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+HEADER = (
+    "# Generated by crds/generate.py from one schema; edit that and run it (see crds/README.md).\n"
+)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for name, document in [
+        ("flows.yaml", flow_crd()),
+        ("flowruns.yaml", flowrun_crd()),
+        ("tasks.yaml", task_crd()),
+    ]:
+        text = HEADER + yaml.dump(
+            document, Dumper=_Dumper, sort_keys=False, width=100, default_flow_style=False
+        )
+        path = os.path.join(here, name)
+        if check:
+            with open(path, encoding="utf-8") as existing:
+                if existing.read() != text:
+                    stale.append(name)
+        else:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text)
+    if stale:
+        print("out of date (run crds/generate.py): " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
