@@ -200,9 +200,7 @@ json resources(const TaskFields& fields, const PodSettings& settings) {
 // spec.runtime for this attempt, checked by the runtime's own parser.
 std::string runtime_spec(const TaskFields& fields, std::int64_t attempt,
                          const PodSettings& settings) {
-  const json* runtime = fields.object("spec.runtime");
-  if (!runtime) fields.fail("spec.runtime", "is missing (the podflow-runtime task spec)");
-  json spec = *runtime;
+  json spec = fields.required("spec.runtime");
   spec["attempt"] = attempt;
   spec["workDir"] = settings.work_dir;
   std::string text = spec.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -239,6 +237,9 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
   const std::string step = fields.string("spec.step", true);
   const std::string task_id = fields.string("spec.taskId", true);
   const std::string image = fields.string("spec.image", true);
+  if (!fields.object("spec.runtime")) {
+    fields.fail("spec.runtime", "is missing (the podflow-runtime task spec)");
+  }
   const std::string flow = fields.string("spec.runtime.flow", true);
   const std::string service_account = fields.string("spec.serviceAccount", false);
   const std::optional<std::int64_t> timeout = fields.integer("spec.timeoutSeconds");

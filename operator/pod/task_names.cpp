@@ -5,8 +5,6 @@
 #include <array>
 #include <stdexcept>
 
-#include "flow/names.hpp"
-
 namespace podflow::pod {
 namespace {
 
@@ -35,6 +33,29 @@ std::string sha256_prefix(std::string_view bytes) {
   return hex.substr(0, kHashDigits);
 }
 
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// The API server's rule for object names (IsDNS1123Subdomain): dot-separated parts of [a-z0-9-]
+// that start and end with a letter or digit, at most 253 in all. Unlike a hostname, a part may be
+// longer than 63, so flow::is_dns_subdomain would refuse valid FlowRun names.
+bool is_object_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxObjectName) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view part =
+        name.substr(start, dot == std::string_view::npos ? name.npos : dot - start);
+    if (part.empty() || !is_lower_alnum(part.front()) || !is_lower_alnum(part.back())) return false;
+    for (char c : part) {
+      if (!is_lower_alnum(c) && c != '-') return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
 }  // namespace
 
 std::string task_object_name(std::string_view flowrun, std::string_view task_id) {
@@ -50,8 +71,8 @@ std::string task_object_name(std::string_view flowrun, std::string_view task_id)
         " for object names; use a shorter FlowRun name (at most " + std::to_string(room) +
         " characters for task '" + std::string(task_id) + "')");
   }
-  if (!flow::is_dns_subdomain(name)) {
-    const bool run_ok = flow::is_dns_subdomain(flowrun);
+  if (!is_object_name(name)) {
+    const bool run_ok = is_object_name(flowrun);
     throw std::invalid_argument(
         "Task name '" + name +
         "' is not a valid Kubernetes object name (a DNS subdomain: lowercase letters, digits, "

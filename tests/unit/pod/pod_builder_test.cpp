@@ -1,0 +1,275 @@
+#include "operator/pod/pod_builder.hpp"
+
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "runtime/task_spec.hpp"
+#include "task_fixtures.hpp"
+
+using nlohmann::json;
+using podflow::pod::build_pod;
+using podflow::pod::PodSettings;
+using podflow::pod::testing::full_task;
+using podflow::pod::testing::minimal_task;
+
+namespace {
+
+const json& env_value(const json& pod, const std::string& name) {
+  for (const auto& variable : pod["spec"]["containers"][0]["env"]) {
+    if (variable["name"] == name) return variable["value"];
+  }
+  static const json absent;
+  return absent;
+}
+
+std::string build_error(const json& task, std::int64_t attempt = 0,
+                        const PodSettings& settings = {}) {
+  try {
+    build_pod(task, attempt, settings);
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("pod builder: a full Task, every field where docs/api.md puts it") {
+  PodSettings settings;
+  settings.s3_endpoint = "http://minio.podflow-system:9000";
+  settings.s3_region = "us-east-1";
+  settings.s3_credentials_secret = "podflow-s3";
+  settings.extra_env = {{"PODFLOW_S3_CA_BUNDLE", "/etc/podflow/ca.pem"}};
+  json pod = build_pod(full_task(), 2, settings);
+
+  // PODFLOW_TASK is compared on its own below: the rest must be exactly this.
+  const std::string task_text = env_value(pod, "PODFLOW_TASK").get<std::string>();
+  pod["spec"]["containers"][0]["env"][0]["value"] = "<task>";
+  const json expected = json::parse(R"({
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+      "name": "bigsum.train-model.1.3",
+      "namespace": "ml",
+      "labels": {
+        "team": "ml",
+        "purpose": "nightly-retraining-of-the-recommendation-model--all-91f36e1fca",
+        "podflow.dev/flow": "bigsum",
+        "podflow.dev/run": "bigsum",
+        "podflow.dev/step": "train_model",
+        "podflow.dev/task": "train_model.1.3",
+        "podflow.dev/attempt": "2",
+        "app.kubernetes.io/managed-by": "podflow-operator"
+      },
+      "annotations": {"owner": "ana@example.com"},
+      "ownerReferences": [{"apiVersion": "podflow.dev/v1alpha1", "kind": "Task",
+                           "name": "bigsum.train-model.1.3",
+                           "uid": "6b1c9a2e-53f1-4f0e-9d3c-2b7c1f0e8a11",
+                           "controller": true, "blockOwnerDeletion": true}]
+    },
+    "spec": {
+      "restartPolicy": "Never",
+      "activeDeadlineSeconds": 3600,
+      "serviceAccountName": "trainer",
+      "enableServiceLinks": false,
+      "nodeSelector": {"pool": "gpu"},
+      "tolerations": [
+        {"key": "gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoExecute",
+         "tolerationSeconds": 300},
+        {"key": "spot"}
+      ],
+      "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                          "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+      "containers": [{
+        "name": "step",
+        "image": "python:3.12",
+        "command": ["podflow-runtime"],
+        "env": [
+          {"name": "PODFLOW_TASK", "value": "<task>"},
+          {"name": "PODFLOW_S3_ENDPOINT", "value": "http://minio.podflow-system:9000"},
+          {"name": "AWS_REGION", "value": "us-east-1"},
+          {"name": "PODFLOW_S3_CREDENTIALS_DIR", "value": "/var/run/podflow/s3"},
+          {"name": "PODFLOW_S3_CA_BUNDLE", "value": "/etc/podflow/ca.pem"}
+        ],
+        "envFrom": [{"secretRef": {"name": "db-credentials"}}, {"secretRef": {"name": "wandb"}}],
+        "resources": {
+          "requests": {"cpu": "500m", "memory": "60000M", "ephemeral-storage": "10240M",
+                       "nvidia.com/gpu": "2"},
+          "limits": {"memory": "60000M", "ephemeral-storage": "10240M", "nvidia.com/gpu": "2"}
+        },
+        "volumeMounts": [
+          {"name": "work", "mountPath": "/podflow/work"},
+          {"name": "s3-credentials", "mountPath": "/var/run/podflow/s3", "readOnly": true}
+        ],
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "securityContext": {"allowPrivilegeEscalation": false,
+                            "capabilities": {"drop": ["ALL"]}}
+      }],
+      "volumes": [
+        {"name": "work", "emptyDir": {}},
+        {"name": "s3-credentials", "secret": {"secretName": "podflow-s3"}}
+      ]
+    }
+  })");
+  INFO("differences (JSON patch from expected to built): " << json::diff(expected, pod).dump());
+  CHECK(pod == expected);
+
+  // The task spec is spec.runtime for attempt 2 in the work volume, and the runtime accepts it.
+  json runtime = full_task()["spec"]["runtime"];
+  runtime["attempt"] = 2;
+  runtime["workDir"] = "/podflow/work";
+  CHECK(json::parse(task_text) == runtime);
+  const auto spec = podflow::runtime::task_spec_from_json(task_text);
+  CHECK(spec.attempt == 2);
+  CHECK(spec.workDir == "/podflow/work");
+  CHECK(spec.task == "train_model.1.3");
+}
+
+TEST_CASE("pod builder: the operator's settings: command, work dir, user, cpu limits") {
+  PodSettings settings;
+  settings.runtime_command = "/opt/podflow/bin/podflow-runtime";
+  settings.work_dir = "/scratch";
+  settings.run_as_user = 1000;
+  settings.cpu_limits = true;
+  const json pod = build_pod(full_task(), 0, settings);
+  const json& container = pod["spec"]["containers"][0];
+  CHECK(container["command"] == json::array({"/opt/podflow/bin/podflow-runtime"}));
+  CHECK(container["volumeMounts"] == json::parse(R"([{"name": "work", "mountPath": "/scratch"}])"));
+  CHECK(json::parse(env_value(pod, "PODFLOW_TASK").get<std::string>())["workDir"] == "/scratch");
+  CHECK(json::parse(env_value(pod, "PODFLOW_TASK").get<std::string>())["attempt"] == 0);
+  CHECK(pod["metadata"]["labels"]["podflow.dev/attempt"] == "0");
+  // Guaranteed QoS: every limit equals its request, cpu included.
+  CHECK(container["resources"]["limits"] == container["resources"]["requests"]);
+  CHECK(container["resources"]["limits"]["cpu"] == "500m");
+  CHECK(pod["spec"]["securityContext"]["runAsUser"] == 1000);
+  CHECK(pod["spec"]["securityContext"]["runAsGroup"] == 1000);
+  CHECK(pod["spec"]["securityContext"]["fsGroup"] == 1000);
+  // No S3 settings: only the task spec in the environment and only the work volume.
+  CHECK(container["env"].size() == 1);
+  CHECK(pod["spec"]["volumes"].size() == 1);
+}
+
+TEST_CASE("pod builder: GPUs of another vendor, the default vendor and no GPU") {
+  json task = full_task();
+  task["spec"]["resources"]["gpuVendor"] = "amd.com";
+  json resources = build_pod(task, 0, {})["spec"]["containers"][0]["resources"];
+  CHECK(resources["requests"]["amd.com/gpu"] == "2");
+  CHECK(resources["limits"]["amd.com/gpu"] == "2");
+  CHECK_FALSE(resources["requests"].contains("nvidia.com/gpu"));
+
+  task["spec"]["resources"].erase("gpuVendor");
+  task["spec"]["resources"]["gpu"] = 1;
+  resources = build_pod(task, 0, {})["spec"]["containers"][0]["resources"];
+  CHECK(resources["requests"]["nvidia.com/gpu"] == "1");
+
+  task["spec"]["resources"]["gpu"] = 0;
+  resources = build_pod(task, 0, {})["spec"]["containers"][0]["resources"];
+  CHECK(resources == json::parse(R"({
+    "requests": {"cpu": "500m", "memory": "60000M", "ephemeral-storage": "10240M"},
+    "limits": {"memory": "60000M", "ephemeral-storage": "10240M"}})"));
+}
+
+TEST_CASE("pod builder: a minimal Task mounts no service-account token and sets nothing optional") {
+  const json pod = build_pod(minimal_task(), 0, {});
+  const json& spec = pod["spec"];
+  CHECK(spec["automountServiceAccountToken"] == false);
+  CHECK_FALSE(spec.contains("serviceAccountName"));
+  CHECK_FALSE(spec.contains("activeDeadlineSeconds"));
+  CHECK_FALSE(spec.contains("nodeSelector"));
+  CHECK_FALSE(spec.contains("tolerations"));
+  CHECK_FALSE(pod["metadata"].contains("annotations"));
+  CHECK_FALSE(spec["containers"][0].contains("envFrom"));
+  CHECK(spec["containers"][0]["resources"] == json::object());
+  CHECK(spec["enableServiceLinks"] == false);
+  CHECK(pod["metadata"]["labels"] == json::parse(R"({
+    "podflow.dev/flow": "hello", "podflow.dev/run": "hello", "podflow.dev/step": "start",
+    "podflow.dev/task": "start", "podflow.dev/attempt": "0",
+    "app.kubernetes.io/managed-by": "podflow-operator"})"));
+}
+
+TEST_CASE("pod builder: the operator's labels win over the step's, long values are hashed") {
+  json task = full_task();
+  task["spec"]["labels"]["podflow.dev/run"] = "someone-else";
+  task["spec"]["labels"]["app.kubernetes.io/managed-by"] = "helm";
+  json labels = build_pod(task, 1, {})["metadata"]["labels"];
+  CHECK(labels["podflow.dev/run"] == "bigsum");
+  CHECK(labels["app.kubernetes.io/managed-by"] == "podflow-operator");
+
+  // A FlowRun name may be longer than a label value.
+  task["spec"]["flowRun"] = std::string(70, 'r');
+  labels = build_pod(task, 1, {})["metadata"]["labels"];
+  const std::string run = labels["podflow.dev/run"].get<std::string>();
+  CHECK(run.size() == 63);
+  CHECK(run.rfind(std::string(52, 'r') + "-", 0) == 0);
+}
+
+TEST_CASE("pod builder: a malformed Task is refused naming the field") {
+  json task = full_task();
+  task["spec"].erase("runtime");
+  CHECK(build_error(task) ==
+        "Task ml/bigsum.train-model.1.3: field 'spec.runtime' is missing (the podflow-runtime "
+        "task spec)");
+
+  task = minimal_task();
+  task["spec"]["runtime"] = "{}";
+  CHECK(contains(build_error(task), "field 'spec.runtime' must be an object"));
+
+  task = full_task();
+  task["spec"]["resources"]["cpu"] = true;
+  CHECK(contains(build_error(task), "field 'spec.resources.cpu' must be a Kubernetes quantity"));
+
+  task = full_task();
+  task["spec"]["resources"]["memory"] = "lots";
+  CHECK(contains(build_error(task), "field 'spec.resources.memory' is 'lots', not a Kubernetes"));
+
+  task = full_task();
+  task["spec"]["tolerations"][1]["tolerationSeconds"] = "300";
+  CHECK(contains(build_error(task), "field 'spec.tolerations[1].tolerationSeconds' must be an"));
+
+  task = full_task();
+  task["spec"]["secrets"] = "db-credentials";
+  CHECK(contains(build_error(task), "field 'spec.secrets' must be a list"));
+
+  task = full_task();
+  task["spec"]["labels"]["team"] = 7;
+  CHECK(contains(build_error(task), "field 'spec.labels.team' must be a string"));
+
+  task = full_task();
+  task["spec"]["timeoutSeconds"] = 0;
+  CHECK(contains(build_error(task), "field 'spec.timeoutSeconds' must be positive"));
+
+  task = full_task();
+  task["metadata"].erase("uid");
+  CHECK(contains(build_error(task), "field 'metadata.uid' is missing"));
+
+  task = full_task();
+  task["spec"]["image"] = "";
+  CHECK(contains(build_error(task), "field 'spec.image' must not be empty"));
+
+  // What the runtime itself would refuse fails here, before a pod exists.
+  task = full_task();
+  task["spec"]["runtime"].erase("command");
+  const std::string runtime_error = build_error(task);
+  CHECK(contains(runtime_error, "field 'spec.runtime' is not a podflow-runtime task spec"));
+  CHECK(contains(runtime_error, "command"));
+
+  CHECK(contains(build_error(full_task(), -1), "attempt -1 is negative"));
+  CHECK(contains(build_error(json::array()), "not a JSON object"));
+}
+
+TEST_CASE("pod builder: operator-wide env may not replace the operator's own variables") {
+  PodSettings settings;
+  settings.extra_env = {{"PODFLOW_TASK", "{}"}};
+  CHECK(contains(build_error(full_task(), 0, settings), "'PODFLOW_TASK' is set by the operator"));
+  settings.s3_region = "eu-west-1";
+  settings.extra_env = {{"AWS_REGION", "us-east-1"}};
+  CHECK_THROWS_AS(build_pod(full_task(), 0, settings), std::invalid_argument);
+}
