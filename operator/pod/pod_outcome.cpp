@@ -314,11 +314,11 @@ PodOutcome failed(const json& pod, const json& task, const json* container) {
   }
   if (pod_reason == "Evicted") {
     outcome.reason = pod_reason;
-    std::string hint = "it is retried on a node with room";
+    std::string hint = "It is retried, on a node with room";
     if (contains(pod_message, "ephemeral")) {
-      hint = "if the step writes more than resources.disk, raise it";
+      hint = "If the step writes more than resources.disk, raise it";
     } else if (contains(pod_message, "memory")) {
-      hint = "if the step uses more than resources.memory, raise it";
+      hint = "If the step uses more than resources.memory, raise it";
     }
     outcome.message = "evicted from node " + text_at(pod, {"spec", "nodeName"}) + ": " +
                       sentence(pod_message.empty() ? "the kubelet gave no reason" : pod_message) +

@@ -303,7 +303,7 @@ TEST_CASE("pod outcome: Evicted keeps the kubelet's message and is retried") {
   CHECK(contains(outcome.message,
                  "evicted from node node-1: Pod ephemeral local storage usage exceeds the total "
                  "limit of containers 10240M."));
-  CHECK(contains(outcome.message, "resources.disk"));
+  CHECK(contains(outcome.message, "10240M. If the step writes more than resources.disk, raise it"));
 }
 
 TEST_CASE("pod outcome: OOMKilled names the memory limit") {
