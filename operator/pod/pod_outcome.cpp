@@ -173,7 +173,7 @@ std::string unschedulable_message(const std::string& scheduler_message, const js
            (pairs.empty() ? "" : " (" + join_words(pairs) + ")") +
            "; fix nodeSelector or label a node to match";
   }
-  if (contains(scheduler_message, "untolerated taint") || contains(scheduler_message, "taint")) {
+  if (contains(scheduler_message, "taint")) {
     return message +
            " The nodes have taints the step does not tolerate; add tolerations to the step";
   }
@@ -208,7 +208,7 @@ PodOutcome failed_from_result(const runtime::TaskResult& result, const json& pod
     message += " (timeoutSeconds: " +
                std::to_string(integer_at(task, {"spec", "timeoutSeconds"}).value_or(0)) +
                "); raise timeoutSeconds or make the step faster";
-  } else if (outcome.reason == "Signaled") {
+  } else if (result.reason == "killed by signal 9") {
     message += "; a SIGKILL (9) is often the out-of-memory killer: raise resources.memory if so";
   }
   if (!result.stderrTail.empty()) {
