@@ -22,10 +22,10 @@
 #include "cli/machine_check.hpp"
 #include "cli/progress_display.hpp"
 #include "cli/run_history.hpp"
-#include "cli/run_parameters.hpp"
 #include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
 #include "datastore/store_error.hpp"
+#include "flow/parameters.hpp"
 #include "flow/planner.hpp"
 #include "runtime/task_result.hpp"
 #include "runtime/task_spec.hpp"
@@ -254,31 +254,17 @@ class LocalRun {
     }
   }
 
-  // The task spec the runtime reads (runtime/task_spec.hpp): one definition of the format for
-  // every executor.
+  // The task spec the runtime reads (runtime/task_spec.hpp): one builder for every executor.
   std::string task_spec(const flow::PlannedTask& task, const fs::path& work_dir) const {
-    const flow::GraphNode& node = planner_.graph().node(task.step);
-    const auto settings = flow::effective_settings(flow_, *node.step, options_.overrides);
-    runtime::TaskSpec spec;
-    spec.datastore = store_.url();
-    spec.flow = flow_.name;
-    spec.run = record_.run;
-    spec.step = node.step->name;
-    spec.task = task.id;
-    spec.attempt = task.attempt;
-    spec.splitPath = task.path;
-    spec.command = node.step->command;
-    spec.workingDir = flow_dir_.string();
-    for (const auto& var : settings.env) spec.env.push_back({var.name, var.value});
-    for (const auto& [name, value] : parameters_) spec.parameters.push_back({name, value});
-    spec.cpu = settings.cpu.value;
-    spec.timeoutSeconds = settings.timeoutSeconds;
-    spec.graceSeconds = options_.grace_seconds;
-    spec.join = node.is_join();
-    spec.parents = task.parents;
-    spec.foreachInput = task.foreach_input;
-    if (node.step->foreach)
-      spec.foreach = runtime::ForeachSpec{*node.step->foreach, options_.max_num_splits};
+    runtime::RunContext context;
+    context.datastore = store_.url();
+    context.run = record_.run;
+    context.workingDir = flow_dir_.string();
+    for (const auto& [name, value] : parameters_) context.parameters.push_back({name, value});
+    context.overrides = options_.overrides;
+    context.graceSeconds = options_.grace_seconds;
+    context.maxNumSplits = options_.max_num_splits;
+    runtime::TaskSpec spec = runtime::make_task_spec(flow_, planner_.graph(), task, context);
     spec.workDir = work_dir.string();
     return runtime::task_spec_to_json(spec);
   }
@@ -575,7 +561,7 @@ int run_locally(const RunOptions& options) {
   }
   const flow::FlowSpec& flow = *loaded.flow;
   bool usable = true;
-  const ResolvedParameters parameters = resolve_parameters(flow, options.parameters);
+  const flow::ResolvedParameters parameters = flow::resolve_parameters(flow, options.parameters);
   for (const auto& problem : parameters.problems) {
     std::cerr << "podflow: " << problem << "\n";
     usable = false;

@@ -66,11 +66,15 @@ std::vector<PlannedTask> Planner::record(const TaskOutcome& outcome) {
   auto found = outstanding_.find(outcome.id);
   if (found == outstanding_.end()) return {};  // unknown, or a repeated report of a success
   PlannedTask& task = found->second;
-  if (outcome.attempt != task.attempt) return {};  // a stale report of an earlier attempt
+  if (outcome.final_attempt) {
+    task.attempt = outcome.attempt;
+  } else if (outcome.attempt != task.attempt) {
+    return {};  // a stale report of an earlier attempt
+  }
 
   if (!outcome.succeeded) {
     const RetryPolicy& retry = retry_[task.step];
-    if (outcome.retryable && task.attempt < retry.times) {
+    if (!outcome.final_attempt && outcome.retryable && task.attempt < retry.times) {
       ++task.attempt;
       task.delay_seconds = retry.delay_seconds;
       return {task};

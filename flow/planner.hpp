@@ -59,6 +59,9 @@ struct TaskOutcome {
   std::optional<std::int64_t> split_count;  // a successful foreach step
   bool retryable = true;                    // false: a failure no retry can fix
   std::string reason;                       // why it failed, for the run's message
+  // The executor retried the task itself (the operator's Task objects do): this is the last
+  // attempt, whatever its number, and a failure is never retried by the planner.
+  bool final_attempt = false;
 };
 
 class Planner {

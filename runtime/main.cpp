@@ -30,6 +30,10 @@ constexpr const char* kTerminationLog = "/dev/termination-log";
 std::optional<std::string> result_destination(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* path = std::getenv("PODFLOW_RESULT_PATH"); path && *path) return path;
+  // The test cluster's process node names the termination-message file here when it cannot
+  // mount it at the pod's terminationMessagePath (docs/testing.md).
+  if (const char* path = std::getenv("PODFLOW_TERMINATION_MESSAGE_PATH"); path && *path)
+    return path;
   if (::access(kTerminationLog, W_OK) == 0) return kTerminationLog;
   return std::nullopt;
 }

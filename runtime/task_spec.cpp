@@ -306,4 +306,30 @@ std::vector<ParentTask> parent_tasks(const TaskSpec& spec) {
   return tasks;
 }
 
+TaskSpec make_task_spec(const flow::FlowSpec& flow, const flow::FlowGraph& graph,
+                        const flow::PlannedTask& task, const RunContext& context) {
+  const flow::GraphNode& node = graph.node(task.step);
+  const auto settings = flow::effective_settings(flow, *node.step, context.overrides);
+  TaskSpec spec;
+  spec.datastore = context.datastore;
+  spec.flow = flow.name;
+  spec.run = context.run;
+  spec.step = node.step->name;
+  spec.task = task.id;
+  spec.attempt = task.attempt;
+  spec.splitPath = task.path;
+  spec.command = node.step->command;
+  spec.workingDir = context.workingDir;
+  for (const auto& var : settings.env) spec.env.push_back({var.name, var.value});
+  spec.parameters = context.parameters;
+  spec.cpu = settings.cpu.value;
+  spec.timeoutSeconds = settings.timeoutSeconds;
+  spec.graceSeconds = context.graceSeconds;
+  spec.join = node.is_join();
+  spec.parents = task.parents;
+  spec.foreachInput = task.foreach_input;
+  if (node.step->foreach) spec.foreach = ForeachSpec{*node.step->foreach, context.maxNumSplits};
+  return spec;
+}
+
 }  // namespace podflow::runtime

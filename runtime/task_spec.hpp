@@ -73,6 +73,22 @@ class TaskSpecError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Where and how a run executes its tasks: what an executor (the local runner, the operator) adds
+// to the planner's decision to make a task spec.
+struct RunContext {
+  std::string datastore;  // a directory, or s3://bucket/prefix
+  std::string run;
+  std::optional<std::string> workingDir;  // local runs: the flow file's directory
+  std::vector<NamedValue> parameters;     // every declared parameter with its value
+  flow::StepSettings overrides;           // run-wide step settings
+  std::int64_t graceSeconds = 10;
+  std::int64_t maxNumSplits = 100;
+};
+
+// The task spec for one planned task of `flow` (which must be valid). The executor sets workDir.
+TaskSpec make_task_spec(const flow::FlowSpec& flow, const flow::FlowGraph& graph,
+                        const flow::PlannedTask& task, const RunContext& context);
+
 // Throws TaskSpecError: "task spec: field 'parents[0].splits' must be a positive integer".
 TaskSpec task_spec_from_json(std::string_view text);
 std::string task_spec_to_json(const TaskSpec& spec);

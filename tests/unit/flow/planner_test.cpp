@@ -210,6 +210,30 @@ TEST_CASE("planner: retries make new attempts, then the run fails with the reaso
   }
 }
 
+TEST_CASE("planner: an executor that retries by itself reports only final attempts") {
+  const auto flow = shape({{"start", {"a"}, ""},
+                           {"a", {"end"}, "retry: {times: 2, delaySeconds: 7}"},
+                           {"end", {}, ""}});
+  SUBCASE("a success at attempt 2 releases the children with that attempt") {
+    Planner planner(flow);
+    planner.start();
+    planner.record({"start", 0, true, std::nullopt, true, "", true});
+    TaskOutcome a{"a", 2, true, std::nullopt, true, "", true};
+    const auto next = planner.record(a);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].id == "end");
+    CHECK(next[0].parents[0].attempts.at("a") == 2);
+  }
+  SUBCASE("a failure is final even with retries left and a retryable reason") {
+    Planner planner(flow);
+    planner.start();
+    planner.record({"start", 0, true, std::nullopt, true, "", true});
+    CHECK(planner.record({"a", 0, false, std::nullopt, true, "OOMKilled", true}).empty());
+    CHECK(planner.phase() == RunPhase::Failed);
+    CHECK(planner.failure() == "task a (step 'a') failed: OOMKilled");
+  }
+}
+
 TEST_CASE("planner: repeated and stale reports change nothing") {
   const auto flow =
       shape({{"start", {"a"}, ""}, {"a", {"end"}, "retry: {times: 1}"}, {"end", {}, ""}});

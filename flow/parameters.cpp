@@ -1,4 +1,4 @@
-#include "cli/run_parameters.hpp"
+#include "flow/parameters.hpp"
 
 #include <regex>
 
@@ -6,7 +6,7 @@
 
 #include "flow/suggestion.hpp"
 
-namespace podflow::cli {
+namespace podflow::flow {
 namespace {
 
 bool has_type(const std::string& value, const std::string& type) {
@@ -69,4 +69,4 @@ ResolvedParameters resolve_parameters(const flow::FlowSpec& flow,
   return result;
 }
 
-}  // namespace podflow::cli
+}  // namespace podflow::flow

@@ -8,7 +8,7 @@
 
 #include "flow/flow_spec.hpp"
 
-namespace podflow::cli {
+namespace podflow::flow {
 
 struct ResolvedParameters {
   std::map<std::string, std::string> values;  // every declared parameter, by name
@@ -19,4 +19,4 @@ struct ResolvedParameters {
 ResolvedParameters resolve_parameters(const flow::FlowSpec& flow,
                                       const std::vector<std::string>& assignments);
 
-}  // namespace podflow::cli
+}  // namespace podflow::flow
