@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The FlowRun's and Task's CEL rules and defaults on a real API server: exactly one of flowRef and
+# A Flow's name rule, the FlowRun's and Task's CEL rules and defaults on a real API server: exactly one of flowRef and
 # flow; maxWorkers and maxNumSplits defaulted and at least 1; an inline flow is held to the Flow
 # schema; spec is immutable (metadata and status still change); the same for a Task's spec.
 source "$(dirname "$0")/lib.sh"
@@ -36,6 +36,19 @@ run bad-inline "{flow: {steps: [{name: start, command: [echo], next: [end], retr
 expect_rejected "an inline flow with retry.times 9" "spec.flow.steps[0].retry.times"
 run twice "{flowRef: {name: bigsum}, parameters: [{name: size, value: '1'}, {name: size, value: '2'}]}"
 expect_rejected "a parameter given twice" "spec.parameters[1]: Duplicate value"
+
+# a Flow's name is a DNS label (it names pods and datastore paths), not any object name
+set +e
+OUT=$(kubectl apply -n "$NS" -f - 2>&1 <<YAML
+apiVersion: podflow.dev/v1alpha1
+kind: Flow
+metadata: {name: big.sum}
+spec: $inline_flow
+YAML
+)
+RC=$?
+set -e
+expect_rejected "a Flow named big.sum" "metadata.name is not a valid flow name"
 
 run inline "{flow: $inline_flow, flowName: tiny, parameters: [{name: size, value: '10'}]}"
 [ "$RC" = 0 ] || fail "an inline FlowRun was rejected: $OUT"
