@@ -1,0 +1,459 @@
+#include "operator/reconcile/flowrun_reconciler.hpp"
+
+#include <chrono>
+
+#include "flow/parameters.hpp"
+#include "operator/kube/kube_log.hpp"
+#include "operator/kube/kube_time.hpp"
+#include "operator/pod/task_names.hpp"
+#include "operator/reconcile/api_resources.hpp"
+#include "operator/reconcile/conditions.hpp"
+#include "operator/reconcile/flow_document.hpp"
+
+namespace podflow::reconcile {
+namespace {
+
+using nlohmann::json;
+
+std::string now() {
+  return kube::format_time(std::chrono::system_clock::now());
+}
+
+std::int64_t generation_of(const json& object) {
+  return object["metadata"].value("generation", std::int64_t{1});
+}
+
+std::string task_phase(const json& task) {
+  const std::string phase = task.contains("status") ? task["status"].value("phase", "") : "";
+  return phase.empty() ? "Pending" : phase;
+}
+
+// spec.overrides is written like spec.defaults: decode it with the flow's own decoder by putting it
+// in the defaults of a copy of the flow.
+struct DecodedOverrides {
+  flow::StepSettings settings;
+  std::vector<std::string> problems;
+};
+
+DecodedOverrides decode_overrides(const std::string& flow_name, const json& flow_spec,
+                                  const json& run_spec) {
+  DecodedOverrides decoded;
+  if (!run_spec.contains("overrides")) return decoded;
+  json copy = flow_spec;
+  copy["defaults"] = run_spec["overrides"];
+  DecodedFlow with_overrides = decode_flow_spec(flow_name, copy);
+  if (!with_overrides.flow) {
+    for (auto& problem : with_overrides.problems) {
+      decoded.problems.push_back("spec.overrides: " + problem);
+    }
+    return decoded;
+  }
+  decoded.settings = with_overrides.flow->defaults;
+  return decoded;
+}
+
+std::vector<std::string> parameter_assignments(const json& run_spec) {
+  std::vector<std::string> assignments;
+  for (const auto& parameter : run_spec.value("parameters", json::array())) {
+    assignments.push_back(parameter.value("name", "") + "=" + parameter.value("value", ""));
+  }
+  return assignments;
+}
+
+json tolerations_json(const std::vector<flow::Toleration>& tolerations) {
+  json list = json::array();
+  for (const auto& toleration : tolerations) {
+    json entry = json::object();
+    if (!toleration.key.empty()) entry["key"] = toleration.key;
+    if (!toleration.operator_.empty()) entry["operator"] = toleration.operator_;
+    if (!toleration.value.empty()) entry["value"] = toleration.value;
+    if (!toleration.effect.empty()) entry["effect"] = toleration.effect;
+    if (toleration.tolerationSeconds) entry["tolerationSeconds"] = *toleration.tolerationSeconds;
+    list.push_back(entry);
+  }
+  return list;
+}
+
+}  // namespace
+
+std::vector<std::string> FlowRunReconciler::runs_referencing(const std::string& flow_key) const {
+  const auto [namespace_, name] = kube::split_key(flow_key);
+  std::vector<std::string> keys;
+  for (const auto& run : context_.flowruns.list(namespace_)) {
+    const json& spec = (*run)["spec"];
+    if (spec.contains("flowRef") && spec["flowRef"].value("name", "") == name &&
+        !(run->contains("status") && (*run)["status"].contains("flow"))) {
+      keys.push_back(kube::object_key(*run));
+    }
+  }
+  return keys;
+}
+
+void FlowRunReconciler::write_status(const json& run, const json& status) {
+  json patch_status = status;
+  patch_status.erase("flow");  // written once, by start_run; never resent
+  context_.client.merge_patch_status(flowruns(), kube::namespace_of(run), kube::name_of(run),
+                                     {{"status", patch_status}});
+}
+
+std::optional<json> FlowRunReconciler::start_run(const json& run) {
+  const json& spec = run["spec"];
+  const std::string namespace_ = kube::namespace_of(run);
+  const std::string name = kube::name_of(run);
+  const std::int64_t generation = generation_of(run);
+  json status = run.value("status", json::object());
+  const std::string time = now();
+
+  auto refuse = [&](const std::string& phase, const std::string& reason,
+                    const std::string& message) -> std::optional<json> {
+    json updated = status;
+    updated["phase"] = phase;
+    updated["observedGeneration"] = generation;
+    set_condition(updated["conditions"], {"Valid", false, reason, message}, generation, time);
+    if (phase == "Failed") {
+      set_condition(updated["conditions"], {"Failed", true, reason, message}, generation, time);
+      updated["completionTime"] = time;
+    }
+    if (updated != status) {
+      write_status(run, updated);
+      context_.events.record(run, kube::EventType::warning, reason, message);
+    }
+    return std::nullopt;
+  };
+
+  json flow_spec;
+  std::string flow_name;
+  bool from_reference = false;
+  if (spec.contains("flow")) {
+    flow_spec = spec["flow"];
+    flow_name = spec.value("flowName", name);
+  } else if (spec.contains("flowRef")) {
+    from_reference = true;
+    flow_name = spec["flowRef"].value("name", "");
+    const kube::ObjectPtr flow = context_.flows.get(kube::make_key(namespace_, flow_name));
+    if (!flow) {
+      return refuse("Pending", "FlowNotFound",
+                    "Flow '" + flow_name + "' not found in namespace '" + namespace_ +
+                        "'; apply it (kubectl apply -f flow.yaml) or correct spec.flowRef.name");
+    }
+    flow_spec = (*flow)["spec"];
+  } else {
+    return refuse("Failed", "InvalidSpec", "spec needs flowRef (a Flow's name) or flow (a spec)");
+  }
+
+  DecodedFlow decoded = decode_flow_spec(flow_name, flow_spec);
+  if (!decoded.flow) {
+    // A referenced Flow can still be fixed (the run starts then); an inline spec cannot change.
+    const std::string message = join_problems(decoded.problems);
+    if (from_reference) {
+      return refuse(
+          "Pending", "Invalid",
+          "Flow '" + flow_name + "' is invalid; the run starts when it is fixed:\n" + message);
+    }
+    return refuse("Failed", "Invalid", message);
+  }
+  std::vector<std::string> problems = decode_overrides(flow_name, flow_spec, spec).problems;
+  for (auto& problem :
+       flow::resolve_parameters(*decoded.flow, parameter_assignments(spec)).problems) {
+    problems.push_back(std::move(problem));
+  }
+  for (const auto& step : decoded.flow->steps) {
+    const auto settings = flow::effective_settings(*decoded.flow, step);
+    if (!settings.namespace_.empty() && settings.namespace_ != namespace_) {
+      problems.push_back("step '" + step.name + "': namespace '" + settings.namespace_ +
+                         "' differs from the FlowRun's namespace '" + namespace_ +
+                         "'; a run's tasks run in its namespace: create the FlowRun in '" +
+                         settings.namespace_ + "' or remove the setting");
+    }
+  }
+  if (!problems.empty()) return refuse("Failed", "Invalid", join_problems(problems));
+
+  status["flow"] = flow_spec;
+  status["flowName"] = flow_name;
+  status["runId"] = name + "-" + kube::uid_of(run).substr(0, 8);
+  status["datastore"] = context_.settings.datastore;
+  status["startTime"] = time;
+  status["phase"] = "Running";
+  status["observedGeneration"] = generation;
+  set_condition(status["conditions"], {"Valid", true, "Valid", ""}, generation, time);
+  set_condition(status["conditions"], {"Running", true, "Started", ""}, generation, time);
+  json updated = run;
+  updated["status"] = status;
+  // A PUT with the cached resourceVersion: two writers can never snapshot two different flows.
+  json stored = context_.client.replace_status(flowruns(), namespace_, name, updated);
+  context_.events.record(
+      run, kube::EventType::normal, "Started",
+      "run " + status["runId"].get<std::string>() + " of flow " + flow_name + " started");
+  return stored;
+}
+
+std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::state_for(
+    const json& run, const std::vector<kube::ObjectPtr>& tasks) {
+  const std::string key = kube::object_key(run);
+  const std::string uid = kube::uid_of(run);
+  {
+    std::lock_guard lock(mutex_);
+    auto found = states_.find(key);
+    if (found != states_.end() && found->second->uid == uid) return found->second;
+  }
+  const json& status = run["status"];
+  const json& spec = run["spec"];
+  const std::string flow_name = status.value("flowName", "");
+  DecodedFlow decoded = decode_flow_spec(flow_name, status["flow"]);
+  DecodedOverrides overrides = decode_overrides(flow_name, status["flow"], spec);
+  if (!decoded.flow || !overrides.problems.empty()) {
+    // Only an operator whose linter changed under a running run gets here.
+    auto problems = decoded.problems;
+    problems.insert(problems.end(), overrides.problems.begin(), overrides.problems.end());
+    throw std::runtime_error("the flow snapshot in status.flow does not validate: " +
+                             join_problems(problems));
+  }
+  auto state = std::make_shared<RunState>();
+  state->uid = uid;
+  state->flow = std::move(*decoded.flow);
+  state->planner = std::make_unique<flow::Planner>(state->flow, overrides.settings);
+  runtime::RunContext& context = state->run_context;
+  context.datastore = status.value("datastore", context_.settings.datastore);
+  context.run = status.value("runId", "");
+  for (const auto& [name, value] :
+       flow::resolve_parameters(state->flow, parameter_assignments(spec)).values) {
+    context.parameters.push_back({name, value});
+  }
+  context.overrides = overrides.settings;
+  context.graceSeconds = context_.settings.grace_seconds;
+  context.maxNumSplits = spec.value("maxNumSplits", std::int64_t{100});
+  state->max_workers = spec.value("maxWorkers", std::int64_t{16});
+
+  // Rebuild what the planner knew: the successes replay the run; failures are recorded by the
+  // reconcile loop like any new outcome.
+  std::vector<flow::TaskOutcome> successes;
+  for (const auto& task : tasks) {
+    if (task_phase(*task) != "Succeeded") continue;
+    const json& task_status = (*task)["status"];
+    flow::TaskOutcome outcome;
+    outcome.id = (*task)["spec"].value("taskId", "");
+    outcome.attempt = task_status.value("attempt", std::int64_t{0});
+    outcome.succeeded = true;
+    if (task_status.contains("splitCount")) {
+      outcome.split_count = task_status["splitCount"].get<std::int64_t>();
+    }
+    outcome.final_attempt = true;
+    successes.push_back(outcome);
+    state->recorded.insert(outcome.id);
+  }
+  for (auto& task : state->planner->restore(successes)) state->ready.push_back(std::move(task));
+  std::lock_guard lock(mutex_);
+  states_[key] = state;
+  return state;
+}
+
+json FlowRunReconciler::task_object(const json& run, const RunState& state,
+                                    const flow::PlannedTask& task, const std::string& name) const {
+  const flow::GraphNode& node = state.planner->graph().node(task.step);
+  const auto settings =
+      flow::effective_settings(state.flow, *node.step, state.run_context.overrides);
+  runtime::TaskSpec runtime_spec =
+      runtime::make_task_spec(state.flow, state.planner->graph(), task, state.run_context);
+  runtime_spec.workDir = context_.settings.pod.work_dir;
+
+  json resources = {{"cpu", settings.cpu.text},
+                    {"memory", settings.memory.text},
+                    {"disk", settings.disk.text},
+                    {"gpu", settings.gpu}};
+  if (!settings.gpuVendor.empty()) resources["gpuVendor"] = settings.gpuVendor;
+  json spec = {
+      {"flowRun", kube::name_of(run)},
+      {"step", node.step->name},
+      {"taskId", task.id},
+      {"image", settings.image.empty() ? context_.settings.default_image : settings.image},
+      {"resources", resources},
+      {"timeoutSeconds", settings.timeoutSeconds},
+      {"retry", {{"times", settings.retryTimes}, {"delaySeconds", settings.retryDelaySeconds}}},
+      {"secrets", settings.secrets},
+      {"nodeSelector", settings.nodeSelector},
+      {"tolerations", tolerations_json(settings.tolerations)},
+      {"labels", settings.labels},
+      {"annotations", settings.annotations},
+      {"runtime", json::parse(runtime::task_spec_to_json(runtime_spec))}};
+  if (!settings.serviceAccount.empty()) spec["serviceAccount"] = settings.serviceAccount;
+  return {{"apiVersion", tasks().api_version()},
+          {"kind", "Task"},
+          {"metadata",
+           {{"name", name},
+            {"namespace", kube::namespace_of(run)},
+            {"labels",
+             {{"podflow.dev/flow", pod::label_value(state.flow.name)},
+              {"podflow.dev/run", pod::label_value(kube::name_of(run))},
+              {"podflow.dev/step", pod::label_value(node.step->name)}}},
+            {"ownerReferences", json::array({kube::controller_reference(run)})}}},
+          {"spec", spec}};
+}
+
+void FlowRunReconciler::stop_unfinished_tasks(const std::vector<kube::ObjectPtr>& tasks) {
+  kube::DeleteOptions options;
+  options.propagation = kube::PropagationPolicy::background;
+  for (const auto& task : tasks) {
+    if (is_terminal_phase(task_phase(*task)) || (*task)["metadata"].contains("deletionTimestamp")) {
+      continue;
+    }
+    options.precondition_uid = kube::uid_of(*task);
+    try {
+      context_.client.remove(reconcile::tasks(), kube::namespace_of(*task), kube::name_of(*task),
+                             options);
+    } catch (const kube::KubeError& error) {
+      if (!kube::is_conflict(error)) throw;  // a newer Task of that name: not ours to stop
+    }
+  }
+}
+
+kube::Action FlowRunReconciler::reconcile(const std::string& key) {
+  const kube::ObjectPtr cached = context_.flowruns.get(key);
+  if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
+    // Deleted: the garbage collector removes its Tasks and their Pods (owner references).
+    std::lock_guard lock(mutex_);
+    states_.erase(key);
+    return kube::Action::await_change();
+  }
+  json run = *cached;
+  const std::string uid = kube::uid_of(run);
+  const std::string namespace_ = kube::namespace_of(run);
+  const std::int64_t generation = generation_of(run);
+  std::vector<kube::ObjectPtr> owned = context_.tasks.by_index(kOwnerIndex, uid);
+
+  const std::string phase = run.contains("status") ? run["status"].value("phase", "") : "";
+  if (is_terminal_phase(phase)) {
+    if (phase == "Failed") stop_unfinished_tasks(owned);
+    std::lock_guard lock(mutex_);
+    states_.erase(key);
+    return kube::Action::await_change();
+  }
+  if (!run.contains("status") || !run["status"].contains("flow")) {
+    std::optional<json> started = start_run(run);
+    if (!started) return kube::Action::await_change();  // a Flow's change or a new spec wakes it
+    run = std::move(*started);
+  }
+  std::shared_ptr<RunState> state = state_for(run, owned);
+  flow::Planner& planner = *state->planner;
+
+  // Feed the planner every final outcome it has not seen, and count.
+  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0;
+  std::string waiting_reason, waiting_message;
+  for (const auto& task : owned) {
+    state->expected.erase(kube::name_of(*task));
+    const std::string task_phase_now = task_phase(*task);
+    const json& task_status = task->contains("status") ? (*task)["status"] : json::object();
+    if (task_phase_now == "Succeeded") {
+      ++succeeded;
+    } else if (task_phase_now == "Failed") {
+      ++failed;
+    } else if (task_phase_now == "Running") {
+      ++running;
+    } else {
+      ++pending;
+      const std::string reason = task_status.value("reason", "");
+      if (waiting_reason.empty() && !reason.empty() && task_phase_now == "Pending") {
+        waiting_reason = reason;
+        waiting_message = "task " + kube::name_of(*task) + ": " + task_status.value("message", "");
+      }
+    }
+    if (!is_terminal_phase(task_phase_now)) continue;
+    const std::string id = (*task)["spec"].value("taskId", "");
+    if (!state->recorded.insert(id).second) continue;
+    flow::TaskOutcome outcome;
+    outcome.id = id;
+    outcome.attempt = task_status.value("attempt", std::int64_t{0});
+    outcome.succeeded = task_phase_now == "Succeeded";
+    if (task_status.contains("splitCount")) {
+      outcome.split_count = task_status["splitCount"].get<std::int64_t>();
+    }
+    outcome.retryable = false;
+    outcome.reason = task_status.value("message", task_status.value("reason", ""));
+    outcome.final_attempt = true;
+    for (auto& next : planner.record(outcome)) state->ready.push_back(std::move(next));
+  }
+
+  // Create the ready Tasks while fewer than maxWorkers are unfinished.
+  std::string creation_problem;
+  auto active = pending + running + static_cast<std::int64_t>(state->expected.size());
+  std::optional<kube::Action> later;
+  while (planner.phase() == flow::RunPhase::Running && active < state->max_workers &&
+         !state->ready.empty()) {
+    const flow::PlannedTask& task = state->ready.front();
+    std::string name;
+    try {
+      name = pod::task_object_name(kube::name_of(run), task.id);
+    } catch (const std::invalid_argument& error) {
+      creation_problem = error.what();
+      break;
+    }
+    if (const kube::ObjectPtr existing = context_.tasks.get(kube::make_key(namespace_, name))) {
+      if (!owned_by(*existing, uid)) {
+        // A Task of an earlier FlowRun of the same name, on its way out.
+        later = kube::Action::requeue_after(std::chrono::seconds(2));
+        break;
+      }
+      state->ready.pop_front();  // created before (by an earlier life of the operator)
+      continue;
+    }
+    try {
+      context_.client.create(tasks(), namespace_, task_object(run, *state, task, name));
+    } catch (const kube::KubeError& error) {
+      if (kube::is_invalid(error)) {
+        creation_problem = "the API server refused Task " + name + ": " + error.what();
+        break;
+      }
+      if (!kube::is_already_exists(error)) throw;
+    }
+    state->expected.insert(name);
+    state->ready.pop_front();
+    ++active;
+  }
+
+  // The status: counts and conditions only.
+  const std::string time = now();
+  json status = run["status"];
+  const json before = status;
+  status["observedGeneration"] = generation;
+  const auto total = static_cast<std::int64_t>(owned.size() + state->expected.size());
+  status["tasks"] = {{"total", total},
+                     {"pending", pending + static_cast<std::int64_t>(state->expected.size())},
+                     {"running", running},
+                     {"succeeded", succeeded},
+                     {"failed", failed}};
+  json& conditions = status["conditions"];
+  bool finished = false;
+  if (!creation_problem.empty() || planner.phase() == flow::RunPhase::Failed) {
+    const std::string reason = creation_problem.empty() ? "TaskFailed" : "TaskNotCreated";
+    const std::string message = creation_problem.empty() ? planner.failure() : creation_problem;
+    status["phase"] = "Failed";
+    status["completionTime"] = time;
+    set_condition(conditions, {"Running", false, reason, ""}, generation, time);
+    set_condition(conditions, {"Failed", true, reason, message}, generation, time);
+    finished = true;
+    context_.events.record(run, kube::EventType::warning, reason, message);
+  } else if (planner.phase() == flow::RunPhase::Succeeded) {
+    status["phase"] = "Succeeded";
+    status["completionTime"] = time;
+    set_condition(conditions, {"Running", false, "Succeeded", ""}, generation, time);
+    set_condition(conditions,
+                  {"Succeeded", true, "Succeeded", std::to_string(succeeded) + " tasks succeeded"},
+                  generation, time);
+    finished = true;
+    context_.events.record(run, kube::EventType::normal, "Succeeded",
+                           "run " + status.value("runId", "") + " succeeded");
+  } else if (!waiting_reason.empty()) {
+    set_condition(conditions, {"Running", true, waiting_reason, waiting_message}, generation, time);
+  } else {
+    set_condition(conditions, {"Running", true, "Started", ""}, generation, time);
+  }
+  if (status != before) write_status(run, status);
+  if (finished) {
+    if (status["phase"] == "Failed") stop_unfinished_tasks(owned);
+    std::lock_guard lock(mutex_);
+    states_.erase(key);
+    return kube::Action::await_change();
+  }
+  return later.value_or(kube::Action::await_change());
+}
+
+}  // namespace podflow::reconcile

@@ -1,0 +1,61 @@
+// The FlowRun reconciler: snapshot and validate the flow, ask the planner which tasks are ready,
+// create their Task objects while at most maxWorkers are unfinished, and keep the run's status
+// (counts and conditions only: it does not grow with the number of tasks).
+//
+// The planner's state for a run lives in memory and is rebuilt from the run's Tasks after a
+// restart (Planner::restore), so the Tasks in the API server are the only truth.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "flow/planner.hpp"
+#include "operator/kube/controller.hpp"
+#include "operator/reconcile/operator_context.hpp"
+#include "runtime/task_spec.hpp"
+
+namespace podflow::reconcile {
+
+class FlowRunReconciler {
+ public:
+  explicit FlowRunReconciler(OperatorContext& context) : context_(context) {}
+
+  kube::Action reconcile(const std::string& key);
+
+  // The FlowRuns waiting for (or snapshotting) the Flow `flow_key` ("ns/name"): a Flow's change
+  // wakes them.
+  std::vector<std::string> runs_referencing(const std::string& flow_key) const;
+
+ private:
+  struct RunState {
+    std::string uid;
+    flow::FlowSpec flow;  // the snapshot; the planner points into it
+    std::unique_ptr<flow::Planner> planner;
+    runtime::RunContext run_context;
+    std::int64_t max_workers = 16;
+    std::deque<flow::PlannedTask> ready;       // planned; their Task not created yet
+    std::unordered_set<std::string> recorded;  // task ids whose final outcome the planner has
+    std::unordered_set<std::string> expected;  // Tasks created, not yet seen in the cache
+  };
+
+  // Fills status.flow (the snapshot) and the Valid condition; returns the run as stored, or
+  // nullopt when it cannot start (yet).
+  std::optional<nlohmann::json> start_run(const nlohmann::json& run);
+  std::shared_ptr<RunState> state_for(const nlohmann::json& run,
+                                      const std::vector<kube::ObjectPtr>& tasks);
+  nlohmann::json task_object(const nlohmann::json& run, const RunState& state,
+                             const flow::PlannedTask& task, const std::string& name) const;
+  void stop_unfinished_tasks(const std::vector<kube::ObjectPtr>& tasks);
+  void write_status(const nlohmann::json& run, const nlohmann::json& status);
+
+  OperatorContext& context_;
+  std::mutex mutex_;  // guards states_ (one key is never reconciled by two workers at once)
+  std::unordered_map<std::string, std::shared_ptr<RunState>> states_;  // by FlowRun key
+};
+
+}  // namespace podflow::reconcile

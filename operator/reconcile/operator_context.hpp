@@ -1,0 +1,47 @@
+// What every reconciler shares: the API client, the caches, the Event recorder and the operator's
+// settings. Owned by main; the reconcilers hold a reference.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "operator/kube/event_recorder.hpp"
+#include "operator/kube/kube_client.hpp"
+#include "operator/pod/pod_builder.hpp"
+#include "operator/reconcile/scoped_cache.hpp"
+
+namespace podflow::reconcile {
+
+struct OperatorSettings {
+  std::string datastore;            // s3://bucket/prefix (or a directory every node shares)
+  std::string default_image;        // for steps whose flow names no image
+  pod::PodSettings pod;             // how Task pods are built
+  std::int64_t grace_seconds = 10;  // the runtime's SIGTERM -> SIGKILL grace for a timed-out step
+};
+
+struct OperatorContext {
+  kube::Client& client;
+  ScopedCache& flows;
+  ScopedCache& flowruns;
+  ScopedCache& tasks;  // indexed by "owner" (owner_uid_index)
+  ScopedCache& pods;   // the operator's pods only (label app.kubernetes.io/managed-by)
+  kube::EventRecorder& events;
+  const OperatorSettings& settings;
+};
+
+// The label every pod the operator makes carries, and its watch selector.
+inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
+inline constexpr const char* kManagedByValue = "podflow-operator";
+inline constexpr const char* kOwnerIndex = "owner";
+
+// Whether one of `object`'s ownerReferences is the object with that uid.
+inline bool owned_by(const nlohmann::json& object, const std::string& uid) {
+  const auto& metadata = object["metadata"];
+  if (!metadata.contains("ownerReferences")) return false;
+  for (const auto& reference : metadata["ownerReferences"]) {
+    if (reference.value("uid", "") == uid) return true;
+  }
+  return false;
+}
+
+}  // namespace podflow::reconcile

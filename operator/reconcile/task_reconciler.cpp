@@ -1,0 +1,182 @@
+#include "operator/reconcile/task_reconciler.hpp"
+
+#include <chrono>
+
+#include "operator/kube/kube_time.hpp"
+#include "operator/pod/pod_outcome.hpp"
+#include "operator/reconcile/api_resources.hpp"
+
+namespace podflow::reconcile {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+std::string now() {
+  return kube::format_time(Clock::now());
+}
+
+std::int64_t pod_attempt(const json& pod) {
+  const auto& labels = pod["metadata"].value("labels", json::object());
+  try {
+    return std::stoll(labels.value("podflow.dev/attempt", "-1"));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+std::string phase_name(pod::AttemptPhase phase) {
+  switch (phase) {
+    case pod::AttemptPhase::Pending:
+      return "Pending";
+    case pod::AttemptPhase::Running:
+      return "Running";
+    case pod::AttemptPhase::Succeeded:
+      return "Succeeded";
+    case pod::AttemptPhase::Failed:
+      return "Failed";
+  }
+  return "Pending";
+}
+
+}  // namespace
+
+json TaskReconciler::write_status(const json& task, const json& status) {
+  json updated = task;
+  updated["status"] = status;
+  return context_.client.replace_status(tasks(), kube::namespace_of(task), kube::name_of(task),
+                                        updated);
+}
+
+void TaskReconciler::delete_pod(const json& pod) {
+  if (pod["metadata"].contains("deletionTimestamp")) return;
+  kube::DeleteOptions options;
+  options.precondition_uid = kube::uid_of(pod);
+  options.grace_period_seconds = 0;  // it has ended: nothing to wait for
+  try {
+    context_.client.remove(kube::resources::pods(), kube::namespace_of(pod), kube::name_of(pod),
+                           options);
+  } catch (const kube::KubeError& error) {
+    if (!kube::is_conflict(error)) throw;  // already replaced: the watch tells us what is there
+  }
+}
+
+json TaskReconciler::after_failure(const json& task, json status, const std::string& reason,
+                                   const std::string& message, bool retryable) {
+  const json& retry = task["spec"].value("retry", json::object());
+  const std::int64_t times = retry.value("times", std::int64_t{0});
+  const std::int64_t delay = retry.value("delaySeconds", std::int64_t{0});
+  const std::int64_t attempt = status.value("attempt", std::int64_t{0});
+  status["reason"] = reason;
+  status["completionTime"] = now();
+  if (retryable && attempt < times) {
+    status["phase"] = "Retrying";
+    status["attempt"] = attempt + 1;
+    status["podUID"] = "";
+    status["retryAfter"] = kube::format_time(Clock::now() + std::chrono::seconds(delay));
+    status["message"] = "attempt " + std::to_string(attempt) + " failed: " + message +
+                        "; attempt " + std::to_string(attempt + 1) + " (of " +
+                        std::to_string(times + 1) + ") starts in " + std::to_string(delay) + " s";
+    context_.events.record(task, kube::EventType::warning, reason, status["message"]);
+  } else {
+    status["phase"] = "Failed";
+    status["message"] = message;
+    context_.events.record(task, kube::EventType::warning, reason, message);
+  }
+  return status;
+}
+
+kube::Action TaskReconciler::reconcile(const std::string& key) {
+  const kube::ObjectPtr cached = context_.tasks.get(key);
+  if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
+    return kube::Action::await_change();  // its Pod goes with it (owner reference)
+  }
+  const json& task = *cached;
+  const json status = task.value("status", json::object());
+  const std::string phase = status.value("phase", "");
+  if (is_terminal_phase(phase)) return kube::Action::await_change();
+  const std::int64_t attempt = status.value("attempt", std::int64_t{0});
+  const std::string uid = kube::uid_of(task);
+
+  if (const kube::ObjectPtr pod = context_.pods.get(key)) {
+    if (!owned_by(*pod, uid)) {
+      // The pod of an earlier Task of the same name, which the garbage collector is removing.
+      return kube::Action::requeue_after(std::chrono::seconds(2));
+    }
+    if (pod_attempt(*pod) != attempt || phase == "Retrying") {
+      delete_pod(*pod);  // an earlier attempt's pod: the next one starts when it is gone
+      return kube::Action::await_change();
+    }
+    const pod::PodOutcome outcome = pod::observe_pod(*pod, task);
+    json next = status;
+    next["attempt"] = attempt;
+    next["podUID"] = kube::uid_of(*pod);
+    if (!outcome.node_name.empty()) next["nodeName"] = outcome.node_name;
+    if (!outcome.start_time.empty()) next["startTime"] = outcome.start_time;
+    if (outcome.exit_code) next["exitCode"] = *outcome.exit_code;
+    switch (outcome.phase) {
+      case pod::AttemptPhase::Pending:
+      case pod::AttemptPhase::Running:
+        next["phase"] = phase_name(outcome.phase);
+        next["reason"] = outcome.reason;
+        next["message"] = outcome.message;
+        break;
+      case pod::AttemptPhase::Succeeded:
+        next["phase"] = "Succeeded";
+        next["reason"] = outcome.reason.empty() ? "Completed" : outcome.reason;
+        next["message"] = outcome.message;
+        next["completionTime"] = outcome.completion_time.empty() ? now() : outcome.completion_time;
+        if (outcome.split_count) next["splitCount"] = *outcome.split_count;
+        break;
+      case pod::AttemptPhase::Failed:
+        next = after_failure(task, next, outcome.reason, outcome.message, outcome.retryable);
+        if (!outcome.completion_time.empty()) next["completionTime"] = outcome.completion_time;
+        break;
+    }
+    if (next != status) write_status(task, next);
+    if (next["phase"] == "Retrying") delete_pod(*pod);
+    return kube::Action::await_change();
+  }
+
+  // No pod.
+  if (phase == "Retrying") {
+    const auto after = kube::parse_time(status.value("retryAfter", ""));
+    if (after && *after > Clock::now()) {
+      return kube::Action::requeue_after(
+          std::chrono::duration_cast<std::chrono::milliseconds>(*after - Clock::now()) +
+          std::chrono::milliseconds(50));
+    }
+  } else if (!status.value("podUID", "").empty()) {
+    // This attempt's pod existed and is gone before it ended: deleted by someone, or evicted and
+    // removed.
+    write_status(task, after_failure(task, status, "PodDeleted",
+                                     "the pod was deleted before the step finished", true));
+    return kube::Action::await_change();
+  }
+
+  // The fence: this write succeeds only if the Task we decided on is the latest.
+  json next = status;
+  next["phase"] = "Pending";
+  next["attempt"] = attempt;
+  next["podUID"] = "";
+  next["reason"] = "CreatingPod";
+  next["message"] = "";
+  next.erase("retryAfter");
+  next.erase("exitCode");
+  next.erase("completionTime");
+  next.erase("nodeName");
+  next.erase("startTime");
+  const json stored = write_status(task, next);
+  try {
+    context_.client.create(kube::resources::pods(), kube::namespace_of(task),
+                           pod::build_pod(stored, attempt, context_.settings.pod));
+  } catch (const kube::KubeError& error) {
+    if (!kube::is_already_exists(error)) throw;  // it exists: its watch event wakes us
+  } catch (const std::invalid_argument& error) {
+    write_status(stored,
+                 after_failure(stored, stored["status"], "InvalidTask", error.what(), false));
+  }
+  return kube::Action::await_change();
+}
+
+}  // namespace podflow::reconcile

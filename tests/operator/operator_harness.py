@@ -1,0 +1,262 @@
+"""The operator's end-to-end tests: what users type (kubectl apply, wait, logs, delete) against the
+real loopback cluster of tests/cluster, with podflow-operator running as a process with a
+kubeconfig, scoped to the test's own namespace so tests run side by side.
+
+    with OperatorTest("bigsum") as t:
+        t.start_operator()
+        t.kubectl("apply", "-f", "examples/bigsum/flow.yaml")
+        t.wait_flowrun("bigsum", "Succeeded", timeout=120)
+"""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+SOURCE = os.environ.get("PODFLOW_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+OPERATOR = os.environ.get("PODFLOW_OPERATOR", os.path.join(SOURCE, "build", "bin", "podflow-operator"))
+CLUSTER_DIR = os.environ.get("PODFLOW_CLUSTER_DIR", "/tmp/podflow-cluster")
+
+
+class TestFailure(Exception):
+    pass
+
+
+def expect(condition, message):
+    if not condition:
+        raise TestFailure(message)
+
+
+def cluster_env():
+    """The environment of tests/cluster/up's env file, on top of ours."""
+    env = dict(os.environ)
+    path = os.path.join(CLUSTER_DIR, "env")
+    if not os.path.exists(path):
+        sys.exit(f"error: no cluster env at {path} (run tests/cluster/up)")
+    out = subprocess.run(["bash", "-c", f"source {path} && env -0"], capture_output=True, check=True).stdout
+    for entry in out.split(b"\0"):
+        if b"=" in entry:
+            key, value = entry.split(b"=", 1)
+            env[key.decode()] = value.decode()
+    return env
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Operator:
+    """One podflow-operator process."""
+
+    def __init__(self, test, args, name):
+        self.test = test
+        self.metrics_port = free_port()
+        self.probe_port = free_port()
+        self.log_path = os.path.join(test.dir, f"{name}.log")
+        self.command = [OPERATOR, "--namespace", test.ns,
+                        "--datastore", f"s3://{test.env['PODFLOW_S3_BUCKET']}/{test.ns}",
+                        "--s3-endpoint", test.env["PODFLOW_S3_ENDPOINT"], "--s3-region", "us-east-1",
+                        "--s3-credentials-secret", "podflow-s3",
+                        "--metrics-bind-address", f"127.0.0.1:{self.metrics_port}",
+                        "--health-probe-bind-address", f"127.0.0.1:{self.probe_port}"] + list(args)
+        self.process = None
+        self.start()
+
+    def start(self):
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=self.test.env)
+
+    def kill(self):
+        """SIGKILL: no cleanup, no Lease release, as a crash or an OOM kill."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self, timeout=30):
+        """SIGTERM, and the exit code (0 is a clean stop)."""
+        if not self.process or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise TestFailure(f"the operator did not stop within {timeout}s of SIGTERM")
+
+    def alive(self):
+        return self.process is not None and self.process.poll() is None
+
+    def metrics(self):
+        """The /metrics text."""
+        import urllib.request
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as r:
+            return r.read().decode()
+
+    def metric(self, name, labels=""):
+        """Sum of the samples of `name` whose label text contains `labels`."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith("#") or not line.startswith(name):
+                continue
+            key, _, value = line.rpartition(" ")
+            if key.split("{")[0] == name and labels in key:
+                total += float(value)
+        return total
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path) as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class OperatorTest:
+    def __init__(self, name):
+        self.name = name
+        self.env = cluster_env()
+        self.dir = tempfile.mkdtemp(prefix=f"podflow-operator-{name}-")
+        self.ns = f"t-op-{name}-{random.randrange(10**8)}"[:63]
+        self.operators = []
+
+    # ---- kubectl ----
+    def kubectl(self, *args, input=None, check=True, namespaced=True, timeout=120):
+        command = ["kubectl"] + (["-n", self.ns] if namespaced else []) + list(args)
+        result = subprocess.run(command, input=input, capture_output=True, text=True, env=self.env,
+                                cwd=SOURCE, timeout=timeout)
+        if check and result.returncode != 0:
+            raise TestFailure(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr}{result.stdout}")
+        return result
+
+    def get(self, kind, name=None, selector=None):
+        args = ["get", kind] + ([name] if name else []) + (["-l", selector] if selector else []) + ["-o", "json"]
+        return json.loads(self.kubectl(*args).stdout)
+
+    def items(self, kind, selector=None):
+        return self.get(kind, selector=selector)["items"]
+
+    def apply(self, text):
+        return self.kubectl("apply", "-f", "-", input=text)
+
+    # ---- setup ----
+    def __enter__(self):
+        self.kubectl("apply", "-f", os.path.join(SOURCE, "crds"), namespaced=False)
+        for crd in ("flows", "flowruns", "tasks"):
+            self.kubectl("wait", "--for=condition=Established", f"crd/{crd}.podflow.dev", "--timeout=60s",
+                         namespaced=False)
+        self.kubectl("create", "namespace", self.ns, namespaced=False)
+        self.kubectl("create", "secret", "generic", "podflow-s3",
+                     f"--from-literal=AWS_ACCESS_KEY_ID={self.env['AWS_ACCESS_KEY_ID']}",
+                     f"--from-literal=AWS_SECRET_ACCESS_KEY={self.env['AWS_SECRET_ACCESS_KEY']}")
+        return self
+
+    def start_operator(self, *args, name=None):
+        operator = Operator(self, args, name or f"operator-{len(self.operators)}")
+        self.operators.append(operator)
+        return operator
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None:
+            self.report()
+        codes = []
+        for operator in self.operators:
+            try:
+                codes.append(operator.stop())
+            except TestFailure as error:
+                codes.append(str(error))
+        self.kubectl("delete", "namespace", self.ns, "--wait=false", check=False, namespaced=False)
+        if kind is None:
+            bad = [c for c, o in zip(codes, self.operators) if c not in (0, None) and o.expect_clean_exit]
+            if bad:
+                print(f"FAIL: the operator did not exit cleanly on SIGTERM: {bad}", file=sys.stderr)
+                for operator in self.operators:
+                    print(operator.log_tail(), file=sys.stderr)
+                sys.exit(1)
+        return False
+
+    def report(self):
+        """What a person needs to see when a test fails."""
+        print(f"--- state of namespace {self.ns}", file=sys.stderr)
+        for args in (["get", "podflow,pods", "-o", "wide"], ["get", "events", "--sort-by=.lastTimestamp"]):
+            result = self.kubectl(*args, check=False)
+            print(result.stdout[-6000:] + result.stderr[-2000:], file=sys.stderr)
+        for operator in self.operators:
+            print(f"--- {operator.log_path} (tail)\n{operator.log_tail()}", file=sys.stderr)
+
+    # ---- waiting ----
+    def wait_until(self, what, predicate, timeout, interval=0.5):
+        end = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > end:
+                raise TestFailure(f"timed out after {timeout}s waiting for {what}")
+            time.sleep(interval)
+
+    def flowrun(self, name):
+        return self.get("flowrun", name)
+
+    def wait_flowrun(self, name, phase, timeout=120):
+        """Waits for the FlowRun's phase; fails early when it ends in another one."""
+        def check():
+            result = self.kubectl("get", "flowrun", name, "-o", "json", check=False)
+            if result.returncode != 0:
+                return None
+            run = json.loads(result.stdout)
+            got = run.get("status", {}).get("phase")
+            if got == phase:
+                return run
+            if got in ("Succeeded", "Failed"):
+                raise TestFailure(f"flowrun {name} ended {got}, not {phase}: "
+                                  f"{json.dumps(run.get('status', {}).get('conditions'), indent=1)}")
+            return None
+        return self.wait_until(f"flowrun {name} to be {phase}", check, timeout)
+
+    def condition(self, obj, kind):
+        for condition in obj.get("status", {}).get("conditions", []):
+            if condition["type"] == kind:
+                return condition
+        return None
+
+
+Operator.expect_clean_exit = True
+
+
+def flow_document(name, steps, spec_extra="", run=None):
+    """A Flow (and, with run=dict, a FlowRun of it named like the flow) as YAML text."""
+    text = f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n{spec_extra}  steps:\n"
+    text += "".join("    " + line + "\n" for line in steps.strip("\n").split("\n"))
+    if run is not None:
+        text += f"---\napiVersion: podflow.dev/v1alpha1\nkind: FlowRun\nmetadata:\n  name: {name}\nspec:\n"
+        text += f"  flowRef: {{name: {name}}}\n"
+        for key, value in run.items():
+            text += f"  {key}: {json.dumps(value)}\n"
+    return text
+
+
+def main(tests):
+    """Runs each test function (name -> fn()) in order; exit code 1 on the first failure."""
+    selected = sys.argv[1:]
+    for test in tests:
+        if selected and test.__name__ not in selected:
+            continue
+        started = time.monotonic()
+        try:
+            test()
+        except TestFailure as error:
+            print(f"FAIL {test.__name__}: {error}", file=sys.stderr)
+            sys.exit(1)
+        except Exception:
+            traceback.print_exc()
+            print(f"FAIL {test.__name__}: unexpected error", file=sys.stderr)
+            sys.exit(1)
+        print(f"ok   {test.__name__} ({time.monotonic() - started:.1f}s)")

@@ -1,0 +1,84 @@
+"""Every graph shape of the local runner's tests (tests/local/test_graph_shapes.py) runs as pods on
+the process node with artifacts in MinIO, and ends with the same artifacts as a local run of the
+same flow: the end step's trail (which task ran, which artifacts reached whom) and every artifact's
+sha256, manifest by manifest."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from operator_harness import SOURCE, OperatorTest, expect, main
+
+sys.path.insert(0, os.path.join(SOURCE, "tests", "local"))
+from test_graph_shapes import SHAPES  # noqa: E402
+
+TRAIL = os.path.join(SOURCE, "tests", "local", "trail_step.sh")
+PODFLOW = os.path.join(os.environ.get("PODFLOW_BIN", os.path.join(SOURCE, "build", "bin")), "podflow")
+
+
+def flow_yaml(name, steps):
+    # The local test's steps, with the step script by absolute path (a pod has no flow directory).
+    steps = steps.replace("[sh, trail_step.sh,", f"[sh, {TRAIL},")
+    body = "".join("    " + line + "\n" for line in steps.strip("\n").split("\n"))
+    return f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n  steps:\n{body}"
+
+
+def local_manifests(name, text):
+    """Runs the flow locally; returns {step/task: {artifact: sha256}} of the committed attempts."""
+    work = tempfile.mkdtemp(prefix=f"podflow-local-{name}-")
+    with open(os.path.join(work, "flow.yaml"), "w") as f:
+        f.write(text)
+    store = os.path.join(work, "store")
+    subprocess.run([PODFLOW, "run", "flow.yaml", "--datastore", store], cwd=work, check=True,
+                   capture_output=True)
+    runs = [d for d in os.listdir(os.path.join(store, name)) if d not in ("data",) and not d.startswith("_")]
+    expect(len(runs) == 1, f"local run of {name}: runs {runs}")
+    manifests = {}
+    root = os.path.join(store, name, runs[0])
+    for dirpath, _, files in os.walk(root):
+        if "manifest.json" in files:
+            manifest = json.load(open(os.path.join(dirpath, "manifest.json")))
+            manifests[f"{manifest['step']}/{manifest['task']}"] = {
+                k: v["sha256"] for k, v in manifest["artifacts"].items()}
+    return manifests
+
+
+def s3_manifests(t, name, run_id):
+    bucket = t.env["PODFLOW_S3_BUCKET"]
+    target = tempfile.mkdtemp(prefix=f"podflow-s3-{name}-")
+    subprocess.run(["aws", "--endpoint-url", t.env["PODFLOW_S3_ENDPOINT"], "s3", "cp", "--recursive",
+                    f"s3://{bucket}/{t.ns}/{name}/{run_id}/", target, "--exclude", "*", "--include",
+                    "*manifest.json"], check=True, capture_output=True, env=t.env)
+    manifests = {}
+    for dirpath, _, files in os.walk(target):
+        if "manifest.json" in files:
+            manifest = json.load(open(os.path.join(dirpath, "manifest.json")))
+            manifests[f"{manifest['step']}/{manifest['task']}"] = {
+                k: v["sha256"] for k, v in manifest["artifacts"].items()}
+    return manifests
+
+
+def shapes():
+    with OperatorTest("shapes") as t:
+        t.start_operator()
+        names = {shape: shape.replace("-", "") for shape in SHAPES}
+        documents = {shape: flow_yaml(names[shape], SHAPES[shape][0]) for shape in SHAPES}
+        for shape, text in documents.items():
+            t.apply(text + f"---\napiVersion: podflow.dev/v1alpha1\nkind: FlowRun\nmetadata:\n"
+                           f"  name: {names[shape]}\nspec:\n  flowRef: {{name: {names[shape]}}}\n")
+        for shape in SHAPES:
+            name = names[shape]
+            run = t.wait_flowrun(name, "Succeeded", timeout=240)
+            trail = t.kubectl("logs", f"{name}.end").stdout.strip()
+            expect(trail == SHAPES[shape][1], f"{shape}: the end step saw\n  {trail}\nexpected\n  {SHAPES[shape][1]}")
+            remote = s3_manifests(t, name, run["status"]["runId"])
+            local = local_manifests(name, documents[shape])
+            expect(remote == local, f"{shape}: artifacts differ from a local run\n cluster: {remote}\n local: {local}")
+            tasks = t.items("tasks", selector=f"podflow.dev/run={name}")
+            expect(len(tasks) == len(local) == run["status"]["tasks"]["succeeded"],
+                   f"{shape}: {len(tasks)} Tasks, {len(local)} local tasks, status {run['status']['tasks']}")
+
+
+if __name__ == "__main__":
+    main([shapes])
