@@ -260,3 +260,118 @@ def main(tests):
             print(f"FAIL {test.__name__}: unexpected error", file=sys.stderr)
             sys.exit(1)
         print(f"ok   {test.__name__} ({time.monotonic() - started:.1f}s)")
+
+
+# ---- robustness helpers (tests/operator/test_restart.py, test_apiserver_restart.py) ----
+
+class PodWatch:
+    """Every pod the API server had in the test's namespace while this runs, by uid: a list, then
+    a watch (kubectl get --raw ...?watch=1) resumed from the last resourceVersion seen whenever it
+    ends (server timeout, API server restart); a 410 Gone relists. So a pod that existed only
+    while no watch was open (an API server outage) could be missed; every other one is seen.
+
+        watch = PodWatch(t, "podflow.dev/run=big")
+        ...
+        watch.stop()
+        expect(not watch.duplicates(), ...)
+    """
+
+    def __init__(self, test, selector=""):
+        import threading
+        self.test = test
+        self.selector = selector
+        self.pods = {}  # uid -> (name, attempt label)
+        self.events = 0
+        self.relists = 0
+        self.failures = []
+        self._stopping = threading.Event()
+        self._process = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _record(self, pod):
+        meta = pod.get("metadata", {})
+        uid = meta.get("uid")
+        if not uid:
+            return
+        with self._lock:
+            self.pods[uid] = (meta.get("name"), meta.get("labels", {}).get("podflow.dev/attempt"))
+
+    def _path(self, query):
+        from urllib.parse import quote
+        path = f"/api/v1/namespaces/{self.test.ns}/pods?{query}"
+        if self.selector:
+            path += "&labelSelector=" + quote(self.selector)
+        return path
+
+    def _run(self):
+        version = None
+        while not self._stopping.is_set():
+            try:
+                if version is None:
+                    result = self.test.kubectl("get", "--raw", self._path("limit=0"), namespaced=False,
+                                               check=False, timeout=30)
+                    if result.returncode != 0:
+                        self.failures.append(result.stderr.strip()[-300:])
+                        self._stopping.wait(1)
+                        continue
+                    listing = json.loads(result.stdout)
+                    for pod in listing.get("items", []):
+                        self._record(pod)
+                    version = listing["metadata"]["resourceVersion"]
+                    self.relists += 1
+                command = ["kubectl", "get", "--raw", self._path(
+                    f"watch=1&allowWatchBookmarks=true&timeoutSeconds=60&resourceVersion={version}")]
+                self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                 text=True, env=self.test.env)
+                for line in self._process.stdout:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object", {})
+                    if event.get("type") == "ERROR":
+                        if obj.get("code") == 410:
+                            version = None  # too old: list again
+                        else:
+                            self.failures.append(json.dumps(obj)[:300])
+                        break
+                    version = obj.get("metadata", {}).get("resourceVersion", version)
+                    if event.get("type") != "BOOKMARK":
+                        self.events += 1
+                        self._record(obj)
+                code = self._process.wait()
+                if code != 0 and not self._stopping.is_set():
+                    self.failures.append(self._process.stderr.read().strip()[-300:])
+                    self._stopping.wait(1)
+            except Exception as error:  # keep watching; report at the end
+                self.failures.append(repr(error))
+                self._stopping.wait(1)
+
+    def stop(self):
+        """Stops watching after one more list (so nothing created before stop() is missed)."""
+        result = self.test.kubectl("get", "--raw", self._path("limit=0"), namespaced=False)
+        for pod in json.loads(result.stdout).get("items", []):
+            self._record(pod)
+        self._stopping.set()
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+        self._thread.join(timeout=30)
+
+    def by_attempt(self):
+        """{(pod name, attempt label): set of uids}"""
+        attempts = {}
+        with self._lock:
+            for uid, key in self.pods.items():
+                attempts.setdefault(key, set()).add(uid)
+        return attempts
+
+    def duplicates(self):
+        """The (name, attempt)s that had more than one pod."""
+        return {key: uids for key, uids in self.by_attempt().items() if len(uids) > 1}
+
+
+def apiserver_port(env):
+    """The API server's port from PODFLOW_KUBE_APISERVER (tests/cluster scripts need it as
+    PODFLOW_APISERVER_PORT: the cluster's env file does not carry the ports)."""
+    return env["PODFLOW_KUBE_APISERVER"].rsplit(":", 1)[1].strip("/")
