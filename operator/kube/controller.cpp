@@ -138,8 +138,12 @@ void Controller::process(const std::string& key) {
         log(LogLevel::error, options_.name + ": the error policy failed: " + policy_error.what());
       }
     }
-    log(LogLevel::warning, options_.name + ": reconcile " + key + " failed (attempt " +
-                               std::to_string(requeues + 1) + "): " + error.what());
+    // A conflict is the ordinary outcome of a write from a cache that was one event behind.
+    const auto* kube_error = dynamic_cast<const KubeError*>(&error);
+    const LogLevel level =
+        kube_error && is_conflict(*kube_error) ? LogLevel::debug : LogLevel::warning;
+    log(level, options_.name + ": reconcile " + key + " failed (attempt " +
+                   std::to_string(requeues + 1) + "): " + error.what());
     if (action && action->requeue) {
       queue_.add_after(key, *action->requeue);
     } else if (action) {

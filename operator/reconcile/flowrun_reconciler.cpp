@@ -92,8 +92,10 @@ std::vector<std::string> FlowRunReconciler::runs_referencing(const std::string& 
 void FlowRunReconciler::write_status(const json& run, const json& status) {
   json patch_status = status;
   patch_status.erase("flow");  // written once, by start_run; never resent
-  context_.client.merge_patch_status(flowruns(), kube::namespace_of(run), kube::name_of(run),
-                                     {{"status", patch_status}});
+  const json stored = context_.client.merge_patch_status(
+      flowruns(), kube::namespace_of(run), kube::name_of(run), {{"status", patch_status}});
+  writes_.wrote(kube::object_key(run), kube::resource_version_of(run),
+                kube::resource_version_of(stored));
 }
 
 std::optional<json> FlowRunReconciler::start_run(const json& run) {
@@ -181,6 +183,8 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
   updated["status"] = status;
   // A PUT with the cached resourceVersion: two writers can never snapshot two different flows.
   json stored = context_.client.replace_status(flowruns(), namespace_, name, updated);
+  writes_.wrote(kube::object_key(run), kube::resource_version_of(run),
+                kube::resource_version_of(stored));
   context_.events.record(
       run, kube::EventType::normal, "Started",
       "run " + status["runId"].get<std::string>() + " of flow " + flow_name + " started");
@@ -310,9 +314,13 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   const kube::ObjectPtr cached = context_.flowruns.get(key);
   if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
     // Deleted: the garbage collector removes its Tasks and their Pods (owner references).
+    writes_.forget(key);
     std::lock_guard lock(mutex_);
     states_.erase(key);
     return kube::Action::await_change();
+  }
+  if (writes_.is_stale(key, kube::resource_version_of(*cached))) {
+    return kube::Action::await_change();  // our last write's event is on its way
   }
   json run = *cached;
   const std::string uid = kube::uid_of(run);

@@ -17,6 +17,7 @@
 #include "flow/planner.hpp"
 #include "operator/kube/controller.hpp"
 #include "operator/reconcile/operator_context.hpp"
+#include "operator/reconcile/write_tracker.hpp"
 #include "runtime/task_spec.hpp"
 
 namespace podflow::reconcile {
@@ -54,6 +55,7 @@ class FlowRunReconciler {
   void write_status(const nlohmann::json& run, const nlohmann::json& status);
 
   OperatorContext& context_;
+  WriteTracker writes_;
   std::mutex mutex_;  // guards states_ (one key is never reconciled by two workers at once)
   std::unordered_map<std::string, std::shared_ptr<RunState>> states_;  // by FlowRun key
 };

@@ -44,8 +44,11 @@ std::string phase_name(pod::AttemptPhase phase) {
 json TaskReconciler::write_status(const json& task, const json& status) {
   json updated = task;
   updated["status"] = status;
-  return context_.client.replace_status(tasks(), kube::namespace_of(task), kube::name_of(task),
-                                        updated);
+  json stored = context_.client.replace_status(tasks(), kube::namespace_of(task),
+                                               kube::name_of(task), updated);
+  writes_.wrote(kube::object_key(task), kube::resource_version_of(task),
+                kube::resource_version_of(stored));
+  return stored;
 }
 
 void TaskReconciler::delete_pod(const json& pod) {
@@ -89,7 +92,13 @@ json TaskReconciler::after_failure(const json& task, json status, const std::str
 kube::Action TaskReconciler::reconcile(const std::string& key) {
   const kube::ObjectPtr cached = context_.tasks.get(key);
   if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
+    writes_.forget(key);
+    std::lock_guard lock(created_mutex_);
+    created_.erase(key);
     return kube::Action::await_change();  // its Pod goes with it (owner reference)
+  }
+  if (writes_.is_stale(key, kube::resource_version_of(*cached))) {
+    return kube::Action::await_change();  // our last write's event is on its way
   }
   const json& task = *cached;
   const json status = task.value("status", json::object());
@@ -98,7 +107,22 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
   const std::int64_t attempt = status.value("attempt", std::int64_t{0});
   const std::string uid = kube::uid_of(task);
 
-  if (const kube::ObjectPtr pod = context_.pods.get(key)) {
+  const kube::ObjectPtr pod = context_.pods.get(key);
+  {
+    std::lock_guard lock(created_mutex_);
+    auto created = created_.find(key);
+    if (created != created_.end()) {
+      const bool seen = pod && pod_attempt(*pod) == created->second.first;
+      const bool old =
+          std::chrono::steady_clock::now() - created->second.second > std::chrono::seconds(30);
+      if (seen || old) {
+        created_.erase(created);
+      } else if (!pod && created->second.first == attempt) {
+        return kube::Action::requeue_after(std::chrono::seconds(30));
+      }
+    }
+  }
+  if (pod) {
     if (!owned_by(*pod, uid)) {
       // The pod of an earlier Task of the same name, which the garbage collector is removing.
       return kube::Action::requeue_after(std::chrono::seconds(2));
@@ -170,6 +194,8 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
   try {
     context_.client.create(kube::resources::pods(), kube::namespace_of(task),
                            pod::build_pod(stored, attempt, context_.settings.pod));
+    std::lock_guard lock(created_mutex_);
+    created_[key] = {attempt, std::chrono::steady_clock::now()};
   } catch (const kube::KubeError& error) {
     if (!kube::is_already_exists(error)) throw;  // it exists: its watch event wakes us
   } catch (const std::invalid_argument& error) {

@@ -8,10 +8,14 @@
 // attempt's pod only after the previous one is gone (pods of one Task share its name).
 #pragma once
 
+#include <chrono>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "operator/kube/controller.hpp"
 #include "operator/reconcile/operator_context.hpp"
+#include "operator/reconcile/write_tracker.hpp"
 
 namespace podflow::reconcile {
 
@@ -31,6 +35,12 @@ class TaskReconciler {
   void delete_pod(const nlohmann::json& pod);
 
   OperatorContext& context_;
+  WriteTracker writes_;
+  // Pods created and not yet seen in the cache, by Task key: (attempt, when). Their watch event
+  // wakes the Task; until then a second create would only earn an AlreadyExists.
+  std::mutex created_mutex_;
+  std::unordered_map<std::string, std::pair<std::int64_t, std::chrono::steady_clock::time_point>>
+      created_;
 };
 
 }  // namespace podflow::reconcile

@@ -140,6 +140,11 @@ class OperatorTest:
         args = ["get", kind] + ([name] if name else []) + (["-l", selector] if selector else []) + ["-o", "json"]
         return json.loads(self.kubectl(*args).stdout)
 
+    def find(self, kind, name):
+        """The object, or None when it does not exist (yet)."""
+        result = self.kubectl("get", kind, name, "-o", "json", check=False)
+        return json.loads(result.stdout) if result.returncode == 0 else None
+
     def items(self, kind, selector=None):
         return self.get(kind, selector=selector)["items"]
 
