@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""podflow-operator at scale: a 1000-way foreach whose every task is a KWOK fake pod.
+
+    source /tmp/podflow-cluster/env      # a running tests/cluster (up)
+    python3 bench/operator_kwok.py [--splits 1000] [--repeat 3] [-- operator flags...]
+
+Each repetition: a fresh namespace and operator (tests/operator/operator_harness.py), a Flow whose
+steps all run on the KWOK nodes (nodeSelector type: kwok + the KWOK toleration); the step
+annotations make each fake pod go Succeeded after podflow.dev/kwok-duration with a termination
+message that is podflow-runtime's result JSON (runtime/task_result.hpp) -- the foreach step's holds
+"splitCount": N. maxWorkers = maxNumSplits = N.
+
+Measures:
+  - seconds from `kubectl create` of the FlowRun to phase Succeeded (kubectl wait on a watch);
+  - API requests per Task: the operator's podflow_kube_requests_total after minus before, divided
+    by the number of Tasks (N + 3), with the breakdown by verb and resource;
+  - the operator's peak RSS (VmHWM of /proc/<pid>/status);
+  - reconciles, workqueue retries and rate-limiter wait from /metrics.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
+from operator_harness import OperatorTest, expect  # noqa: E402
+
+KWOK = {"nodeSelector": {"type": "kwok"},
+        "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]}
+
+
+def result_message(split_count=None):
+    result = {"status": "succeeded", "exitCode": 0, "retryable": True,
+              "timings": {"prepareMs": 0, "commandMs": 0, "commitMs": 0}}
+    if split_count is not None:
+        result["splitCount"] = split_count
+    return json.dumps(result, separators=(",", ":"))
+
+
+def flow_yaml(name, splits, duration):
+    def annotations(split_count=None):
+        return {"podflow.dev/kwok-duration": duration,
+                "podflow.dev/kwok-termination-message": result_message(split_count)}
+    spec = {"defaults": dict(KWOK, resources={"cpu": "10m", "memory": 16}, annotations=annotations()),
+            "steps": [
+                {"name": "start", "command": ["true"], "foreach": "items", "next": ["work"],
+                 "annotations": annotations(splits)},
+                {"name": "work", "command": ["true"], "next": ["join"]},
+                {"name": "join", "join": True, "command": ["true"], "next": ["end"]},
+                {"name": "end", "command": ["true"]}]}
+    flow = {"apiVersion": "podflow.dev/v1alpha1", "kind": "Flow", "metadata": {"name": name}, "spec": spec}
+    return json.dumps(flow)
+
+
+def flowrun_json(name, splits):
+    return json.dumps({"apiVersion": "podflow.dev/v1alpha1", "kind": "FlowRun", "metadata": {"name": name},
+                       "spec": {"flowRef": {"name": name}, "maxWorkers": splits, "maxNumSplits": splits}})
+
+
+def samples(text, name):
+    """{label text: value} of one metric family's samples."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            key, _, value = line.rpartition(" ")
+            out[key[len(name):]] = float(value)
+    return out
+
+
+def delta(after, before):
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+
+
+def group(counts, label):
+    grouped = {}
+    for key, value in counts.items():
+        match = re.search(label + r'="([^"]*)"', key)
+        name = match.group(1) if match else "?"
+        grouped[name] = grouped.get(name, 0) + value
+    return dict(sorted(grouped.items(), key=lambda item: -item[1]))
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def one_run(splits, duration, operator_flags, timeout):
+    name = "kwokbench"
+    with OperatorTest("kwokbench") as t:
+        operator = t.start_operator(*operator_flags)
+        t.apply(flow_yaml(name, splits, duration))
+        t.wait_until("the operator to be ready", lambda: _ready(operator), 60)
+        t.wait_until("the Flow to be valid", lambda: (t.condition(t.get("flow", name), "Valid") or {}).get(
+            "status") == "True", 60)
+        before = operator.metrics()
+        started = time.monotonic()
+        t.kubectl("create", "-f", "-", input=flowrun_json(name, splits))
+        t.kubectl("wait", f"flowrun/{name}", "--for=jsonpath={.status.phase}=Succeeded",
+                  f"--timeout={timeout}s", timeout=timeout + 30)
+        elapsed = time.monotonic() - started
+        at_end = operator.metrics()
+        time.sleep(5)  # the requests that follow the last status write (events, late watch events)
+        after = operator.metrics()
+        run = t.flowrun(name)
+        tasks = run["status"]["tasks"]
+        expect(tasks["succeeded"] == splits + 3 == tasks["total"], f"task counts {tasks}")
+        requests = delta(samples(after, "podflow_kube_requests_total"), samples(before, "podflow_kube_requests_total"))
+        requests_at_end = sum(delta(samples(at_end, "podflow_kube_requests_total"),
+                                    samples(before, "podflow_kube_requests_total")).values())
+        def per_controller(family):
+            return {c: round(sum(delta(samples(after, f"{family}_{c}"), samples(before, f"{family}_{c}")).values()), 1)
+                    for c in ("flow", "flowrun", "task")}
+        reconciles = per_controller("podflow_reconciles_total")
+        retries = per_controller("podflow_workqueue_retries_total")
+        queue_wait = {
+            c: round(sum(delta(samples(after, f"podflow_workqueue_queue_duration_seconds_{c}_sum"),
+                               samples(before, f"podflow_workqueue_queue_duration_seconds_{c}_sum")).values()), 1)
+            for c in ("flow", "flowrun", "task")}
+        limiter = delta(samples(after, "podflow_kube_rate_limiter_wait_seconds_sum"),
+                        samples(before, "podflow_kube_rate_limiter_wait_seconds_sum"))
+        result = {"seconds": round(elapsed, 1), "tasks": tasks["total"],
+                  "requests": int(sum(requests.values())), "requests_at_succeeded": int(requests_at_end),
+                  "requests_per_task": round(sum(requests.values()) / tasks["total"], 2),
+                  "by_verb": group(requests, "verb"),
+                  "by_code": group(requests, "code"),
+                  "reconciles": reconciles, "workqueue_retries": retries,
+                  "rate_limiter_wait_s": round(sum(limiter.values()), 1),
+                  "queue_wait_s": queue_wait,
+                  "peak_rss_mb": round(peak_rss_mb(operator.process.pid), 1),
+                  "operator_log": operator.log_path}
+        ns = t.ns
+    # The next repetition should not share the cluster with this one's garbage collection.
+    subprocess.run(["kubectl", "wait", "--for=delete", f"namespace/{ns}", "--timeout=300s"],
+                   capture_output=True, env=t.env, timeout=330)
+    return result
+
+
+def _ready(operator):
+    import urllib.request
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{operator.probe_port}/readyz", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--splits", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--duration", default="1s", help="each fake pod's run time (podflow.dev/kwok-duration)")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for one run")
+    parser.add_argument("operator_flags", nargs="*", help="extra podflow-operator flags (after --)")
+    args = parser.parse_args()
+    results = []
+    for i in range(args.repeat):
+        result = one_run(args.splits, args.duration, args.operator_flags, args.timeout)
+        results.append(result)
+        print(json.dumps(result, indent=1), flush=True)
+    print("\nrun  seconds  tasks  requests  req/task  peak RSS MB")
+    for i, r in enumerate(results, 1):
+        print(f"{i:3}  {r['seconds']:7.1f}  {r['tasks']:5}  {r['requests']:8}  {r['requests_per_task']:8.2f}  "
+              f"{r['peak_rss_mb']:11.1f}")
+
+
+if __name__ == "__main__":
+    main()
