@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# helm lint is clean; `helm template | kubectl apply --dry-run=server` is accepted in both RBAC modes
+# (all namespaces / a list), into a namespace that enforces Pod Security `restricted` without a
+# warning; what the values switch on and off renders as documented.
+source "$(dirname "$0")/lib.sh"
+values=$(mktemp)
+trap 'rm -f "$values"; cleanup' EXIT
+printf 's3: {bucket: b, endpoint: "http://minio:9000", region: us-east-1}\n' >"$values"
+
+note "helm lint"
+for args in "" "-f $values" "-f $values --set watchNamespaces={a,b} --set replicas=3" \
+	"-f $values --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set s3.credentials.namespaces={x}" \
+	"-f $values --set metrics.serviceMonitor.enabled=true --set metrics.serviceMonitor.labels.release=prom"; do
+	# shellcheck disable=SC2086
+	out=$(helm lint --strict "$CHART" $args 2>&1) || fail "helm lint $args: $out"
+	! grep -E '\[(WARNING|ERROR)\]' <<<"$out" || fail "helm lint $args is not clean: $out"
+done
+
+note "render rules"
+render() { helm template t "$CHART" -n rel -f "$values" "$@"; }
+out=$(helm template t "$CHART" 2>&1) && fail "renders without s3.bucket"
+grep -q 's3.bucket is required' <<<"$out" || fail "no clear error without s3.bucket: $out"
+m=$(render)
+grep -q -- '- --leader-elect$' <<<"$m" && fail "--leader-elect with 1 replica"
+grep -q 'type: Recreate' <<<"$m" || fail "1 replica without leader election must use Recreate"
+grep -q 'kind: ClusterRole$' <<<"$m" || fail "no ClusterRole with watchNamespaces: []"
+grep -q 'kind: ServiceMonitor' <<<"$m" && fail "ServiceMonitor rendered while disabled"
+grep -q 'kind: Secret' <<<"$m" && fail "a Secret rendered without credentials"
+grep -q -- '--s3-credentials-secret' <<<"$m" && fail "--s3-credentials-secret without credentials"
+grep -q -- '- --datastore=s3://b/podflow$' <<<"$m" || fail "datastore flag"
+for f in --s3-endpoint=http://minio:9000 --s3-region=us-east-1 --default-image=podflow/podflow:0.1.0 \
+	--metrics-bind-address=:8080 --health-probe-bind-address=:8081 --flowrun-workers=4 --task-workers=8 \
+	--kube-api-qps=50 --kube-api-burst=100 --run-as-user=65532 --runtime-command=podflow-runtime \
+	--log-format=json --log-level=info; do
+	grep -q -- "- $f\$" <<<"$m" || fail "flag $f missing"
+done
+grep -q 'fieldPath: metadata.name' <<<"$m" && grep -q 'fieldPath: metadata.namespace' <<<"$m" || fail "downward API env"
+m=$(render --set replicas=2 --set 'watchNamespaces={a,b}')
+grep -q -- '- --leader-elect$' <<<"$m" || fail "no --leader-elect with 2 replicas"
+grep -q 'type: RollingUpdate' <<<"$m" || fail "leader election should use RollingUpdate"
+grep -q 'kind: ClusterRole' <<<"$m" && fail "ClusterRole in namespaced mode"
+[ "$(grep -c -- '- --namespace=' <<<"$m")" = 2 ] || fail "want two --namespace flags"
+[ "$(grep -c '^kind: RoleBinding' <<<"$m")" = 3 ] || fail "want RoleBindings in a, b and the Lease's"
+m=$(render --set s3.credentials.existingSecret=mine)
+grep -q -- '- --s3-credentials-secret=mine$' <<<"$m" || fail "existingSecret flag"
+grep -q 'kind: Secret' <<<"$m" && fail "a Secret rendered with existingSecret"
+m=$(render --set 'watchNamespaces={a}' --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set 's3.credentials.namespaces={c}')
+[ "$(grep -c '^kind: Secret' <<<"$m")" = 2 ] || fail "want the tasks' Secret in a and c"
+out=$(render --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s 2>&1) && fail "credentials from values with no namespace to put them in"
+m=$(render --set metrics.serviceMonitor.enabled=true)
+grep -q 'kind: ServiceMonitor' <<<"$m" || fail "ServiceMonitor not rendered when enabled"
+m=$(render --set metrics.enabled=false)
+grep -q -- '- --metrics-bind-address=$' <<<"$m" || fail "metrics.enabled=false must turn /metrics off"
+grep -q 'kind: Service$' <<<"$m" && fail "metrics Service while metrics are off"
+m=$(render --set operator.cpuLimits=true --set image.digest=sha256:0123 --set 'operator.extraArgs={--grace-seconds=30}')
+grep -q -- '- --cpu-limits$' <<<"$m" && grep -q 'image: "podflow/podflow@sha256:0123"' <<<"$m" &&
+	grep -q -- '- --grace-seconds=30$' <<<"$m" || fail "cpuLimits / digest / extraArgs"
+
+note "kubectl apply --dry-run=server, both RBAC modes, Pod Security restricted enforced"
+rel=t-helm-lint-$SUFFIX
+make_ns "$rel" pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/warn=restricted
+make_ns "$rel-a"
+make_ns "$rel-b"
+for mode in cluster namespaced; do
+	args=()
+	[ $mode = namespaced ] && args=(--set "watchNamespaces={$rel-a,$rel-b}" --set replicas=2 \
+		--set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s)
+	out=$(helm template "h$SUFFIX" "$CHART" -n "$rel" --include-crds -f "$values" "${args[@]}" |
+		kubectl apply --dry-run=server -f - 2>&1) || fail "$mode mode: dry-run refused: $out"
+	grep -qiE 'PodSecurity|violate|unknown field|deprecated' <<<"$out" && fail "$mode mode: warnings: $out"
+	grep -q 'deployment.apps/.* (server dry run)' <<<"$out" || fail "$mode mode: no deployment in: $out"
+done
+# The pod template itself, as a Pod, in the restricted namespace (a Deployment only warns).
+helm template "h$SUFFIX" "$CHART" -n "$rel" -f "$values" | python3 -c '
+import sys, yaml, json
+for doc in yaml.safe_load_all(sys.stdin):
+    if doc and doc["kind"] == "Deployment":
+        t = doc["spec"]["template"]
+        t["spec"].pop("serviceAccountName")  # not created by a dry run
+        print(json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "template", "labels": t["metadata"]["labels"]}, "spec": t["spec"]}))
+' | kubectl create --dry-run=server -n "$rel" -f - >/dev/null || fail "the operator pod is refused by Pod Security restricted"
+echo "ok: helm lint clean; both RBAC modes accepted by the API server; the pod passes Pod Security restricted"
