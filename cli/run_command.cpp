@@ -1,7 +1,11 @@
 #include <unistd.h>
 
+#include <iostream>
+
 #include "cli/commands.hpp"
+#include "cli/kubernetes_run.hpp"
 #include "cli/local_runner.hpp"
+#include "cli/with_option.hpp"
 
 namespace podflow::cli {
 
@@ -19,10 +23,28 @@ void add_run_options(CLI::App& command, RunOptions& options) {
 void add_run_command(CLI::App& app, int& exit_code) {
   auto* command = app.add_subcommand("run", "Run a flow on this machine, each task a process");
   auto options = std::make_shared<RunOptions>();
+  auto with = std::make_shared<std::vector<std::string>>();
+  auto detach = std::make_shared<bool>(false);
   options->datastore = default_datastore();
   command->add_option("flow", options->flow_path, "Flow document (YAML or JSON)")->required();
   add_run_options(*command, *options);
-  command->callback([options, &exit_code] {
+  command->add_option("--with", *with,
+                      "kubernetes[:cpu=4,memory=10000,disk=..,gpu=..,gpu_vendor=..,namespace=..,"
+                      "image=..,service_account=..,secrets=a;b]: run on the cluster of the "
+                      "current kubeconfig, with these run-wide settings");
+  command->add_flag("--detach", *detach,
+                    "with --with kubernetes: print the FlowRun's name and return at once");
+  command->callback([options, with, detach, &exit_code] {
+    if (!with->empty()) {
+      const WithParse parsed = parse_with(*with);
+      for (const auto& problem : parsed.problems) std::cerr << "podflow: " << problem << "\n";
+      if (!parsed.problems.empty()) {
+        exit_code = kExitUsage;
+        return;
+      }
+      exit_code = run_on_kubernetes(*options, parsed.options, *detach);
+      return;
+    }
     options->live_progress = isatty(STDERR_FILENO) != 0;
     exit_code = run_locally(*options);
   });

@@ -47,4 +47,44 @@ SourceMark mark_of(const YAML::Node& node) {
   return SourceMark{mark.line + 1, mark.column + 1};
 }
 
+nlohmann::json yaml_to_json(const YAML::Node& node) {
+  if (node.IsMap()) {
+    nlohmann::json object = nlohmann::json::object();
+    for (const auto& entry : node) object[entry.first.Scalar()] = yaml_to_json(entry.second);
+    return object;
+  }
+  if (node.IsSequence()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& item : node) list.push_back(yaml_to_json(item));
+    return list;
+  }
+  try {
+    switch (scalar_kind(node)) {
+      case ScalarKind::Null:
+        return nullptr;
+      case ScalarKind::Boolean:
+        return node.as<bool>();
+      case ScalarKind::Integer:
+        return node.as<long long>();
+      case ScalarKind::Float:
+        return node.as<double>();
+      case ScalarKind::String:
+        break;
+    }
+  } catch (const YAML::Exception&) {
+    // A YAML 1.1 spelling yaml-cpp does not convert (1_000, 0b101): keep the text.
+  }
+  return node.Scalar();
+}
+
+nlohmann::json flow_document_json(std::string_view text) {
+  for (const auto& document : YAML::LoadAll(std::string(text))) {
+    if (document.IsMap() && document["kind"] && document["kind"].IsScalar() &&
+        document["kind"].Scalar() == "Flow") {
+      return yaml_to_json(document);
+    }
+  }
+  throw std::runtime_error("the file holds no Flow document");
+}
+
 }  // namespace podflow::flow

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include "flow/diagnostic.hpp"
 
@@ -20,5 +22,12 @@ ScalarKind scalar_kind(const YAML::Node& node);
 std::string describe_node(const YAML::Node& node);
 
 SourceMark mark_of(const YAML::Node& node);
+
+// The node as the API server would store it: scalars typed as scalar_kind says.
+nlohmann::json yaml_to_json(const YAML::Node& node);
+
+// The Flow document of a (possibly multi-document) text as JSON, for sending to the API server.
+// Call it on text validate_flow accepted. Throws std::runtime_error when there is no Flow.
+nlohmann::json flow_document_json(std::string_view text);
 
 }  // namespace podflow::flow

@@ -1,3 +1,4 @@
+#!/bin/sh
 # The branch example's steps in POSIX shell: artifacts are files, parameters are variables.
 set -eu
 case "$1" in

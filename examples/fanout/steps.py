@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """The fanout example's steps in Python: any program following the step contract is a step."""
 import json
 import os

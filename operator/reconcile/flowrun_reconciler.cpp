@@ -132,7 +132,13 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
   } else if (spec.contains("flowRef")) {
     from_reference = true;
     flow_name = spec["flowRef"].value("name", "");
-    const kube::ObjectPtr flow = context_.flows.get(kube::make_key(namespace_, flow_name));
+    kube::ObjectPtr flow = context_.flows.get(kube::make_key(namespace_, flow_name));
+    if (!flow) {
+      // `kubectl apply -f` of a Flow and its FlowRun: the run's event can beat the Flow's.
+      if (auto fresh = context_.client.get(reconcile::flows(), namespace_, flow_name)) {
+        flow = std::make_shared<const json>(std::move(*fresh));
+      }
+    }
     if (!flow) {
       return refuse("Pending", "FlowNotFound",
                     "Flow '" + flow_name + "' not found in namespace '" + namespace_ +
@@ -359,7 +365,10 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     } else {
       ++pending;
       const std::string reason = task_status.value("reason", "");
-      if (waiting_reason.empty() && !reason.empty() && task_phase_now == "Pending") {
+      // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
+      const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
+                            reason == "ContainerCreating";
+      if (waiting_reason.empty() && !ordinary && task_phase_now == "Pending") {
         waiting_reason = reason;
         waiting_message = "task " + kube::name_of(*task) + ": " + task_status.value("message", "");
       }

@@ -1,0 +1,195 @@
+#include "cli/kubernetes_run.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "cli/flow_file.hpp"
+#include "flow/lint.hpp"
+#include "flow/parameters.hpp"
+#include "flow/yaml_value.hpp"
+#include "operator/kube/kube_client.hpp"
+#include "operator/kube/kube_config.hpp"
+#include "operator/pod/task_names.hpp"
+
+namespace podflow::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitInterrupted = 130;
+
+const kube::ResourceRef kFlows{"podflow.dev", "v1alpha1", "flows", true, "Flow"};
+const kube::ResourceRef kFlowRuns{"podflow.dev", "v1alpha1", "flowruns", true, "FlowRun"};
+
+// Who runs it, as the API server knows them (SelfSubjectReview): runs are labelled with it so
+// `--my-runs` means something.
+std::string current_kube_user(kube::Client& client) {
+  try {
+    const json review = client.request(
+        "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {},
+        json{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}});
+    return review["status"]["userInfo"].value("username", "unknown");
+  } catch (const std::exception&) {
+    return "unknown";  // an old server or no right to ask: the run still goes
+  }
+}
+
+std::string condition_message(const json& run, const std::string& type) {
+  for (const auto& condition : run["status"].value("conditions", json::array())) {
+    if (condition.value("type", "") == type) return condition.value("message", "");
+  }
+  return "";
+}
+
+sigset_t interrupt_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+}  // namespace
+
+int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool detach) {
+  const LoadedFlow loaded = load_flow_file(options.flow_path);
+  if (!loaded.flow) {
+    for (const auto& message : loaded.messages) std::cerr << message << "\n";
+    return 1;
+  }
+  const flow::FlowSpec& flow = *loaded.flow;
+  bool usable = true;
+  const flow::ResolvedParameters parameters = flow::resolve_parameters(flow, options.parameters);
+  for (const auto& problem : parameters.problems) {
+    std::cerr << "podflow: " << problem << "\n";
+    usable = false;
+  }
+  if (options.max_workers < 1 || options.max_num_splits < 1) {
+    std::cerr << "podflow: --max-workers and --max-num-splits must be at least 1\n";
+    usable = false;
+  }
+  json document = flow::flow_document_json(loaded.text);
+  if (!with.overrides.empty()) {
+    // The overrides read like spec.defaults: check them with the flow's own decoder.
+    json probe = document;
+    probe["spec"]["defaults"] = with.overrides;
+    for (const auto& diagnostic : flow::validate_flow(probe.dump()).diagnostics) {
+      std::cerr << "podflow: --with kubernetes: " << diagnostic.message << "\n";
+      usable = false;
+    }
+  }
+  if (!usable) return 1;
+
+  // Blocked before the client starts its threads, so every thread leaves Ctrl-C to sigtimedwait.
+  const sigset_t signals = interrupt_signals();
+  sigprocmask(SIG_BLOCK, &signals, nullptr);
+  try {
+    kube::Client client(kube::load_default_config());
+    std::string namespace_ = with.overrides.value("namespace", "");
+    if (namespace_.empty()) namespace_ = flow.defaults.namespace_.value_or("");
+    if (namespace_.empty()) namespace_ = flow.namespace_;
+    if (namespace_.empty()) namespace_ = client.config().default_namespace;
+    document["metadata"]["namespace"] = namespace_;
+    document["metadata"].erase("resourceVersion");
+    const std::string user = current_kube_user(client);
+
+    kube::ApplyOptions apply;
+    apply.field_manager = "podflow-cli";
+    apply.force = true;
+    try {
+      client.apply(kFlows, namespace_, flow.name, document, apply);
+    } catch (const kube::KubeError& error) {
+      if (!kube::is_not_found(error)) throw;
+      std::cerr << "podflow: this cluster (" << client.config().server
+                << ") has no podflow CRDs: install podflow (helm install podflow charts/podflow, "
+                   "or kubectl apply -f crds/ and run podflow-operator)\n";
+      return 1;
+    }
+
+    json run_spec = {{"flowRef", {{"name", flow.name}}},
+                     {"maxWorkers", options.max_workers},
+                     {"maxNumSplits", options.max_num_splits}};
+    if (!with.overrides.empty()) run_spec["overrides"] = with.overrides;
+    json assigned = json::array();
+    for (const auto& assignment : options.parameters) {
+      const auto equals = assignment.find('=');
+      assigned.push_back(
+          {{"name", assignment.substr(0, equals)}, {"value", assignment.substr(equals + 1)}});
+    }
+    if (!assigned.empty()) run_spec["parameters"] = assigned;
+    const json run_object = {{"apiVersion", kFlowRuns.api_version()},
+                             {"kind", "FlowRun"},
+                             {"metadata",
+                              {{"generateName", flow.name + "-"},
+                               {"namespace", namespace_},
+                               {"labels",
+                                {{"podflow.dev/flow", pod::label_value(flow.name)},
+                                 {"podflow.dev/user", pod::label_value(user)}}},
+                               {"annotations", {{"podflow.dev/user", user}}}}},
+                             {"spec", run_spec}};
+    const json created = client.create(kFlowRuns, namespace_, run_object);
+    const std::string name = created["metadata"]["name"];
+    std::cerr << "podflow: FlowRun " << namespace_ << "/" << name << " created by " << user << "\n";
+    if (detach) {
+      std::cout << name << "\n";
+      return 0;
+    }
+
+    std::string last_line;
+    while (true) {
+      timespec wait{1, 0};
+      if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+        std::cerr << "podflow: interrupted: deleting FlowRun " << name
+                  << " (its tasks are killed)\n";
+        kube::DeleteOptions remove;
+        remove.propagation = kube::PropagationPolicy::background;
+        client.remove(kFlowRuns, namespace_, name, remove);
+        return kExitInterrupted;
+      }
+      const auto run = client.get(kFlowRuns, namespace_, name);
+      if (!run) {
+        std::cerr << "podflow: FlowRun " << name << " was deleted\n";
+        return 1;
+      }
+      const json status = run->value("status", json::object());
+      const json tasks = status.value("tasks", json::object());
+      const std::string phase = status.value("phase", "Pending");
+      std::string line = phase + ": " + std::to_string(tasks.value("succeeded", 0)) + "/" +
+                         std::to_string(tasks.value("total", 0)) + " tasks done, " +
+                         std::to_string(tasks.value("running", 0)) + " running, " +
+                         std::to_string(tasks.value("pending", 0)) + " pending";
+      const std::string waiting = condition_message(*run, "Running");
+      if (phase == "Running" && !waiting.empty()) line += " (" + waiting + ")";
+      if (phase == "Pending") {
+        const std::string invalid = condition_message(*run, "Valid");
+        if (!invalid.empty()) line += ": " + invalid;
+      }
+      if (line != last_line) {
+        std::cerr << "podflow: " << name << " " << line << "\n";
+        last_line = line;
+      }
+      if (phase == "Succeeded") {
+        std::cerr << "podflow: run " << status.value("runId", name) << " succeeded\n";
+        std::cout << status.value("runId", name) << "\n";
+        return 0;
+      }
+      if (phase == "Failed") {
+        std::string message = condition_message(*run, "Failed");
+        if (message.empty()) message = condition_message(*run, "Valid");
+        std::cerr << "podflow: run " << status.value("runId", name) << " failed: " << message
+                  << "\n";
+        return 1;
+      }
+    }
+  } catch (const std::exception& error) {
+    std::cerr << "podflow: " << error.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace podflow::cli

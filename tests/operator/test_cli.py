@@ -1,0 +1,78 @@
+"""`podflow run FLOW --with kubernetes` as a person types it: it applies the Flow, creates a
+FlowRun labelled with the kubeconfig's user, follows it to the end with progress and the run id,
+honours --max-workers and --max-num-splits; Ctrl-C deletes the FlowRun and its pods; --detach
+returns at once; a wrong --with is refused before anything is created."""
+import os
+import signal
+import subprocess
+import time
+
+from operator_harness import SOURCE, OperatorTest, expect, main
+
+PODFLOW = os.path.join(os.environ.get("PODFLOW_BIN", os.path.join(SOURCE, "build", "bin")), "podflow")
+
+
+def podflow(t, *args, timeout=300):
+    return subprocess.run([PODFLOW] + list(args), capture_output=True, text=True, env=t.env, cwd=SOURCE,
+                          timeout=timeout)
+
+
+def fanout_with_kubernetes():
+    with OperatorTest("cli") as t:
+        t.start_operator()
+        # 200 of the example's 1000 items keep the test short on a 2-core machine; the flags are
+        # the ones a person types for the full run.
+        result = podflow(t, "run", "examples/fanout/flow.yaml", f"--with", f"kubernetes:namespace={t.ns},cpu=1",
+                         "--max-workers", "4", "--max-num-splits", "1000", "--param", "count=200")
+        expect(result.returncode == 0, f"podflow run --with kubernetes exited {result.returncode}:\n{result.stderr}")
+        run_id = result.stdout.strip()
+        expect(run_id.startswith("fanout-"), f"the run id on stdout: {result.stdout!r}")
+        expect("Succeeded: 203/203 tasks done" in result.stderr, f"the progress lines:\n{result.stderr[-3000:]}")
+        runs = t.items("flowruns")
+        expect(len(runs) == 1, f"{len(runs)} FlowRuns")
+        run = runs[0]
+        expect(run["spec"]["maxWorkers"] == 4 and run["spec"]["maxNumSplits"] == 1000, f"spec {run['spec']}")
+        expect(run["spec"]["overrides"] == {"namespace": t.ns, "resources": {"cpu": 1}}, f"overrides {run['spec']}")
+        expect(run["metadata"]["annotations"]["podflow.dev/user"] == "kubernetes-admin"
+               or run["metadata"]["annotations"]["podflow.dev/user"], "the user is recorded")
+        pod = t.get("pod", f"{run['metadata']['name']}.square.7")
+        expect(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "1",
+               "--with kubernetes:cpu=1 raised the steps' 100m to 1 core")
+        logs = t.kubectl("logs", f"{run['metadata']['name']}.end").stdout
+        expect("2646700" in logs, f"the end step's output (the sum of the squares of 0..199): {logs}")
+
+
+def interrupt_and_detach():
+    with OperatorTest("cli-interrupt") as t:
+        t.start_operator()
+        flow = os.path.join(t.dir, "sleepy.yaml")
+        with open(flow, "w") as f:
+            f.write("apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: sleepy\nspec:\n  steps:\n"
+                    "  - name: start\n    command: [sleep, '300']\n    next: [end]\n"
+                    "  - name: end\n    command: ['true']\n")
+        process = subprocess.Popen([PODFLOW, "run", flow, "--with", f"kubernetes:namespace={t.ns}"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=t.env)
+        t.wait_until("the start pod to run", lambda: any(
+            p["status"].get("phase") == "Running" for p in t.items("pods")), 90)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        expect(process.returncode == 130, f"Ctrl-C exit code {process.returncode}:\n{err}")
+        expect("deleting FlowRun" in err, f"it says what it does:\n{err}")
+        t.wait_until("the FlowRun and its pods to be gone",
+                     lambda: not t.items("flowruns") and not t.items("pods") and not t.items("tasks"), 60)
+
+        result = podflow(t, "run", flow, "--with", f"kubernetes:namespace={t.ns}", "--detach", timeout=60)
+        expect(result.returncode == 0 and result.stdout.strip().startswith("sleepy-"),
+               f"--detach: {result.returncode} {result.stdout} {result.stderr}")
+        expect(t.find("flowrun", result.stdout.strip()) is not None, "the detached FlowRun exists")
+
+        result = podflow(t, "run", flow, "--with", "kubernetes:cpus=4", timeout=60)
+        expect(result.returncode == 2 and "unknown setting 'cpus'" in result.stderr,
+               f"a wrong --with: {result.returncode} {result.stderr}")
+        result = podflow(t, "run", flow, "--with", f"kubernetes:namespace={t.ns},memory=lots", timeout=60)
+        expect(result.returncode == 1 and "memory" in result.stderr, f"a bad memory value: {result.stderr}")
+        expect(len(t.items("flowruns")) == 1, "nothing was created for the refused runs")
+
+
+if __name__ == "__main__":
+    main([fanout_with_kubernetes, interrupt_and_detach])
