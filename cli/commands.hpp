@@ -19,6 +19,7 @@ void add_resume_command(CLI::App& app, int& exit_code);
 void add_logs_command(CLI::App& app, int& exit_code);
 void add_list_command(CLI::App& app, int& exit_code);
 void add_status_command(CLI::App& app, int& exit_code);
+void add_kill_command(CLI::App& app, int& exit_code);
 
 // --param, --max-workers, --max-num-splits, --datastore: shared by run and resume.
 void add_run_options(CLI::App& command, RunOptions& options);

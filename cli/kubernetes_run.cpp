@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/flow_file.hpp"
+#include "cli/kube_session.hpp"
 #include "flow/lint.hpp"
 #include "flow/parameters.hpp"
 #include "flow/yaml_value.hpp"
@@ -21,22 +22,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kExitInterrupted = 130;
-
-const kube::ResourceRef kFlows{"podflow.dev", "v1alpha1", "flows", true, "Flow"};
-const kube::ResourceRef kFlowRuns{"podflow.dev", "v1alpha1", "flowruns", true, "FlowRun"};
-
-// Who runs it, as the API server knows them (SelfSubjectReview): runs are labelled with it so
-// `--my-runs` means something.
-std::string current_kube_user(kube::Client& client) {
-  try {
-    const json review = client.request(
-        "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {},
-        json{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}});
-    return review["status"]["userInfo"].value("username", "unknown");
-  } catch (const std::exception&) {
-    return "unknown";  // an old server or no right to ask: the run still goes
-  }
-}
 
 std::string condition_message(const json& run, const std::string& type) {
   for (const auto& condition : run["status"].value("conditions", json::array())) {
@@ -102,7 +87,7 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
     apply.field_manager = "podflow-cli";
     apply.force = true;
     try {
-      client.apply(kFlows, namespace_, flow.name, document, apply);
+      client.apply(flows_resource(), namespace_, flow.name, document, apply);
     } catch (const kube::KubeError& error) {
       if (!kube::is_not_found(error)) throw;
       std::cerr << "podflow: this cluster (" << client.config().server
@@ -122,7 +107,7 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
           {{"name", assignment.substr(0, equals)}, {"value", assignment.substr(equals + 1)}});
     }
     if (!assigned.empty()) run_spec["parameters"] = assigned;
-    const json run_object = {{"apiVersion", kFlowRuns.api_version()},
+    const json run_object = {{"apiVersion", flowruns_resource().api_version()},
                              {"kind", "FlowRun"},
                              {"metadata",
                               {{"generateName", flow.name + "-"},
@@ -132,7 +117,7 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
                                  {"podflow.dev/user", pod::label_value(user)}}},
                                {"annotations", {{"podflow.dev/user", user}}}}},
                              {"spec", run_spec}};
-    const json created = client.create(kFlowRuns, namespace_, run_object);
+    const json created = client.create(flowruns_resource(), namespace_, run_object);
     const std::string name = created["metadata"]["name"];
     std::cerr << "podflow: FlowRun " << namespace_ << "/" << name << " created by " << user << "\n";
     if (detach) {
@@ -148,10 +133,10 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
                   << " (its tasks are killed)\n";
         kube::DeleteOptions remove;
         remove.propagation = kube::PropagationPolicy::background;
-        client.remove(kFlowRuns, namespace_, name, remove);
+        client.remove(flowruns_resource(), namespace_, name, remove);
         return kExitInterrupted;
       }
-      const auto run = client.get(kFlowRuns, namespace_, name);
+      const auto run = client.get(flowruns_resource(), namespace_, name);
       if (!run) {
         std::cerr << "podflow: FlowRun " << name << " was deleted\n";
         return 1;
@@ -174,15 +159,16 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
         last_line = line;
       }
       if (phase == "Succeeded") {
-        std::cerr << "podflow: run " << status.value("runId", name) << " succeeded\n";
-        std::cout << status.value("runId", name) << "\n";
+        std::cerr << "podflow: run " << name << " succeeded (artifacts and logs under "
+                  << status.value("datastore", "") << "/" << status.value("flowName", "") << "/"
+                  << status.value("runId", "") << "; podflow logs " << name << "/end)\n";
+        std::cout << name << "\n";
         return 0;
       }
       if (phase == "Failed") {
         std::string message = condition_message(*run, "Failed");
         if (message.empty()) message = condition_message(*run, "Valid");
-        std::cerr << "podflow: run " << status.value("runId", name) << " failed: " << message
-                  << "\n";
+        std::cerr << "podflow: run " << name << " failed: " << message << "\n";
         return 1;
       }
     }

@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
 #include "cli/local_runner.hpp"
 #include "cli/run_record.hpp"
@@ -14,13 +15,30 @@ void add_list_command(CLI::App& app, int& exit_code) {
     std::string datastore = default_datastore();
     std::size_t limit = 20;
     std::string flow;
+    bool kubernetes = false;
+    ClusterScope scope;
+    RunFilter filter;
   };
   auto options = std::make_shared<Options>();
+  command->add_flag("--kubernetes", options->kubernetes,
+                    "List the FlowRuns of the current kubeconfig's cluster instead");
+  command->add_option("-n,--namespace", options->scope.namespace_,
+                      "With --kubernetes: the namespace (default: the kubeconfig's)");
+  command->add_flag("-A,--all-namespaces", options->scope.all_namespaces,
+                    "With --kubernetes: every namespace");
+  command->add_flag("--my-runs", options->filter.my_runs,
+                    "Only the runs of the kubeconfig's user (implies --kubernetes)");
+  command->add_option("--user", options->filter.user,
+                      "Only the runs of this user (implies --kubernetes)");
   command->add_option("--datastore", options->datastore, "The datastore (default ./.podflow)");
   command->add_option("--limit", options->limit, "How many runs, newest first (default 20)");
   command->add_option("--flow", options->flow, "Only runs of this flow");
   command->callback([options, &exit_code] {
     try {
+      if (options->kubernetes || options->filter.my_runs || !options->filter.user.empty()) {
+        exit_code = cluster_list(options->scope, options->filter, options->limit);
+        return;
+      }
       auto store = datastore::open_datastore(options->datastore);
       auto records = store->list_run_records();
       std::printf("%-6s %-20s %-10s %-21s %-21s %s\n", "RUN", "FLOW", "STATE", "STARTED",

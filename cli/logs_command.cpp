@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
 #include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
@@ -8,8 +9,9 @@
 namespace podflow::cli {
 namespace {
 
-int show_logs(const std::string& datastore_root, const std::string& address,
-              std::optional<std::int64_t> attempt, bool stdout_only, bool stderr_only) {
+int show_logs(const std::string& datastore_root, const std::string& namespace_,
+              const std::string& address, std::optional<std::int64_t> attempt, bool stdout_only,
+              bool stderr_only) {
   // RUN/STEP or RUN/STEP/TASK, as Metaflow's `logs 15/end`.
   const auto first = address.find('/');
   if (first == std::string::npos || first == 0 || first + 1 == address.size()) {
@@ -23,6 +25,11 @@ int show_logs(const std::string& datastore_root, const std::string& address,
   if (const auto second = step.find('/'); second != std::string::npos) {
     task = step.substr(second + 1);
     step = step.substr(0, second);
+  }
+  if (is_cluster_run_id(run_id)) {
+    ClusterScope scope;
+    scope.namespace_ = namespace_;
+    return cluster_logs(scope, run_id, step, task, attempt, stdout_only, stderr_only);
   }
   auto store = datastore::open_datastore(datastore_root);
   const RunRecord run = load_run(*store, run_id);
@@ -79,6 +86,7 @@ void add_logs_command(CLI::App& app, int& exit_code) {
     std::string datastore = default_datastore();
     bool stdout_only = false;
     bool stderr_only = false;
+    std::string namespace_;
   };
   auto options = std::make_shared<Options>();
   command->add_option("address", options->address, "RUN/STEP or RUN/STEP/TASK, e.g. 15/end")
@@ -87,10 +95,13 @@ void add_logs_command(CLI::App& app, int& exit_code) {
   command->add_flag("--stdout", options->stdout_only, "Only standard output");
   command->add_flag("--stderr", options->stderr_only, "Only standard error");
   command->add_option("--datastore", options->datastore, "The datastore (default ./.podflow)");
+  command->add_option("-n,--namespace", options->namespace_,
+                      "A cluster run's namespace (default: the kubeconfig's); cluster runs are "
+                      "FlowRun names, local runs numbers");
   command->callback([options, &exit_code] {
     try {
-      exit_code = show_logs(options->datastore, options->address, options->attempt,
-                            options->stdout_only, options->stderr_only);
+      exit_code = show_logs(options->datastore, options->namespace_, options->address,
+                            options->attempt, options->stdout_only, options->stderr_only);
     } catch (const std::exception& error) {
       std::cerr << "podflow logs: " << error.what() << "\n";
       exit_code = kExitFailed;

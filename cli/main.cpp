@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   podflow::cli::add_logs_command(app, exit_code);
   podflow::cli::add_list_command(app, exit_code);
   podflow::cli::add_status_command(app, exit_code);
+  podflow::cli::add_kill_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

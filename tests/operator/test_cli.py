@@ -38,8 +38,24 @@ def fanout_with_kubernetes():
         pod = t.get("pod", f"{run['metadata']['name']}.square.7")
         expect(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "1",
                "--with kubernetes:cpu=1 raised the steps' 100m to 1 core")
-        logs = t.kubectl("logs", f"{run['metadata']['name']}.end").stdout
+        name = run["metadata"]["name"]
+        logs = t.kubectl("logs", f"{name}.end").stdout
         expect("2646700" in logs, f"the end step's output (the sum of the squares of 0..199): {logs}")
+
+        # The seeds' `logs 15/end`, `list`, and logs once the pods are gone (from S3).
+        listing = podflow(t, "list", "--kubernetes", "-n", t.ns)
+        expect(name in listing.stdout and "Succeeded" in listing.stdout and "203/203" in listing.stdout,
+               f"podflow list --kubernetes:\n{listing.stdout}{listing.stderr}")
+        mine = podflow(t, "list", "--my-runs", "-n", t.ns)
+        expect(name in mine.stdout, f"podflow list --my-runs:\n{mine.stdout}{mine.stderr}")
+        others = podflow(t, "list", "--user", "somebody-else", "-n", t.ns)
+        expect(name not in others.stdout, f"podflow list --user somebody-else:\n{others.stdout}")
+        t.kubectl("delete", "pods", "--all", "--wait=true", timeout=180)
+        logs = podflow(t, "logs", f"{name}/end", "-n", t.ns)
+        expect(logs.returncode == 0 and "2646700" in logs.stdout,
+               f"podflow logs after the pods are gone:\n{logs.stdout}{logs.stderr}")
+        split = podflow(t, "logs", f"{name}/square/square.7", "-n", t.ns)
+        expect(split.returncode == 0, f"podflow logs of one split: {split.stderr}")
 
 
 def interrupt_and_detach():
@@ -64,7 +80,15 @@ def interrupt_and_detach():
         result = podflow(t, "run", flow, "--with", f"kubernetes:namespace={t.ns}", "--detach", timeout=60)
         expect(result.returncode == 0 and result.stdout.strip().startswith("sleepy-"),
                f"--detach: {result.returncode} {result.stdout} {result.stderr}")
-        expect(t.find("flowrun", result.stdout.strip()) is not None, "the detached FlowRun exists")
+        detached = result.stdout.strip()
+        expect(t.find("flowrun", detached) is not None, "the detached FlowRun exists")
+        t.wait_until("the detached run's pod to run", lambda: any(
+            p["status"].get("phase") == "Running" for p in t.items("pods")), 90)
+        killed = podflow(t, "kill", "--my-runs", "-n", t.ns, timeout=60)
+        expect(killed.returncode == 0 and detached in killed.stdout, f"podflow kill --my-runs: {killed.stdout}{killed.stderr}")
+        t.wait_until("the killed run's pods to be gone", lambda: not t.items("pods") and not t.items("flowruns"), 60)
+        result = podflow(t, "run", flow, "--with", f"kubernetes:namespace={t.ns}", "--detach", timeout=60)
+        expect(result.returncode == 0, f"--detach again: {result.stderr}")
 
         result = podflow(t, "run", flow, "--with", "kubernetes:cpus=4", timeout=60)
         expect(result.returncode == 2 and "unknown setting 'cpus'" in result.stderr,
