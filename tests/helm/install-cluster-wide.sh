@@ -45,7 +45,7 @@ cannot "$sa" list namespaces
 
 note "examples/bigsum in $runs"
 run_bigsum "$runs" bigsum || { dump "$rel" "$deploy"; exit 1; }
-kubectl -n "$rel" logs "deployment/$deploy" | grep -iE 'forbidden|403' && fail "the operator was refused something"
+kubectl -n "$rel" logs "deployment/$deploy" | grep -E 'cannot [a-z]+ resource' && fail "RBAC refused the operator something"
 
 note "helm uninstall"
 helm uninstall "$release" -n "$rel" --wait --timeout 60s >/dev/null || fail "helm uninstall failed"

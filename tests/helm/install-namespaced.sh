@@ -63,7 +63,7 @@ done
 cannot "$sa" list flowruns.podflow.dev -A
 cannot "$sa" get secrets "-n=$c"
 cannot "$sa" create leases.coordination.k8s.io "-n=$rel" # 1 replica: no leader election
-kubectl -n "$rel" logs "deployment/$deploy" | grep -iE 'forbidden|403' && fail "the operator was refused something"
+kubectl -n "$rel" logs "deployment/$deploy" | grep -E 'cannot [a-z]+ resource' && fail "RBAC refused the operator something"
 
 note "helm upgrade: task workers 8 -> 3"
 old=$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o name)
