@@ -14,7 +14,7 @@ Measures:
   - seconds from `kubectl create` of the FlowRun to phase Succeeded (kubectl wait on a watch);
   - API requests per Task: the operator's podflow_kube_requests_total after minus before, divided
     by the number of Tasks (N + 3), with the breakdown by verb and resource;
-  - the operator's peak RSS (VmHWM of /proc/<pid>/status);
+  - the operator's peak RSS (VmHWM of /proc/<pid>/status) and its CPU time during the run;
   - reconciles, workqueue retries and rate-limiter wait from /metrics.
 """
 import argparse
@@ -101,12 +101,14 @@ def one_run(splits, duration, operator_flags, timeout):
         t.wait_until("the Flow to be valid", lambda: (t.condition(t.get("flow", name), "Valid") or {}).get(
             "status") == "True", 60)
         before = operator.metrics()
+        cpu_before = cpu_seconds(operator.process.pid)
         started = time.monotonic()
         t.kubectl("create", "-f", "-", input=flowrun_json(name, splits))
         t.kubectl("wait", f"flowrun/{name}", "--for=jsonpath={.status.phase}=Succeeded",
                   f"--timeout={timeout}s", timeout=timeout + 30)
         elapsed = time.monotonic() - started
         at_end = operator.metrics()
+        cpu = cpu_seconds(operator.process.pid) - cpu_before
         time.sleep(5)  # the requests that follow the last status write (events, late watch events)
         after = operator.metrics()
         run = t.flowrun(name)
@@ -135,12 +137,51 @@ def one_run(splits, duration, operator_flags, timeout):
                   "rate_limiter_wait_s": round(sum(limiter.values()), 1),
                   "queue_wait_s": queue_wait,
                   "peak_rss_mb": round(peak_rss_mb(operator.process.pid), 1),
+                  "operator_cpu_s": round(cpu, 1),
                   "operator_log": operator.log_path}
+        result["timeline_s"] = timeline(run, t.items("tasks"))
         ns = t.ns
     # The next repetition should not share the cluster with this one's garbage collection.
     subprocess.run(["kubectl", "wait", "--for=delete", f"namespace/{ns}", "--timeout=300s"],
                    capture_output=True, env=t.env, timeout=330)
     return result
+
+
+def _seconds(stamp):
+    import calendar
+    if not stamp:
+        return None
+    stamp = stamp.rstrip("Z")
+    whole, _, fraction = stamp.partition(".")
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + (float("0." + fraction) if fraction else 0.0)
+
+
+def timeline(run, tasks):
+    """Per step: [first, last] Task creation and completion, in seconds after the FlowRun's creation
+    (API server timestamps; creation has 1 s resolution)."""
+    zero = _seconds(run["metadata"]["creationTimestamp"])
+    steps = {}
+    for task in tasks:
+        step = steps.setdefault(task["spec"]["step"], {"created": [], "completed": []})
+        created = _seconds(task["metadata"]["creationTimestamp"])
+        completed = _seconds(task.get("status", {}).get("completionTime"))
+        step["created"].append(created - zero)
+        if completed is not None:
+            step["completed"].append(completed - zero)
+    out = {}
+    for name in ("start", "work", "join", "end"):
+        if name in steps:
+            out[name] = {key: [round(min(values), 1), round(max(values), 1)] if values else None
+                         for key, values in steps[name].items()}
+    out["run_completed"] = round(_seconds(run["status"].get("completionTime")) - zero, 1)
+    return out
+
+
+def cpu_seconds(pid):
+    """user + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ready(operator):
@@ -165,10 +206,10 @@ def main():
         result = one_run(args.splits, args.duration, args.operator_flags, args.timeout)
         results.append(result)
         print(json.dumps(result, indent=1), flush=True)
-    print("\nrun  seconds  tasks  requests  req/task  peak RSS MB")
+    print("\nrun  seconds  tasks  requests  req/task  peak RSS MB  operator CPU s")
     for i, r in enumerate(results, 1):
         print(f"{i:3}  {r['seconds']:7.1f}  {r['tasks']:5}  {r['requests']:8}  {r['requests_per_task']:8.2f}  "
-              f"{r['peak_rss_mb']:11.1f}")
+              f"{r['peak_rss_mb']:11.1f}  {r['operator_cpu_s']:14.1f}")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def kill_restart():
         # run ends; at least 10 times, or the test has not tested what it claims.
         while phase(t, "restart") not in ("Succeeded", "Failed"):
             expect(time.monotonic() - started < 480, f"the run did not end within 480 s ({kills} kills)")
-            time.sleep(random.uniform(0.2, 4.0))
+            time.sleep(random.uniform(0.2, 3.0))
             operator.kill()
             kills += 1
             time.sleep(random.uniform(0.0, 1.0))
