@@ -2,7 +2,8 @@
 # The chart in all-namespaces mode on the test cluster: helm install --wait with leader election,
 # a ClusterRole with exactly docs/operations.md's verbs (no secrets, nothing else), the Lease Role
 # limited to the release namespace and the Lease's name, the tasks' Secret created in
-# s3.credentials.namespaces, examples/bigsum succeeds in a namespace nobody listed, uninstall.
+# s3.credentials.namespaces, metrics.enabled=false turns /metrics off, examples/bigsum succeeds in
+# a namespace nobody listed, uninstall.
 # The operator manages EVERY namespace, so ctest runs this test alone (RUN_SERIAL).
 source "$(dirname "$0")/lib.sh"
 rel=t-helm-cw-$SUFFIX
@@ -15,7 +16,8 @@ sa=system:serviceaccount:$rel:$deploy
 values=$(mktemp)
 trap 'rm -f "$values"; cleanup' EXIT
 process_node_values >"$values"
-args=(-f "$values" --set leaderElection.enabled=true --set "s3.credentials.namespaces={$runs}"
+METRICS_OFF=1
+args=(-f "$values" --set leaderElection.enabled=true --set metrics.enabled=false --set "s3.credentials.namespaces={$runs}"
 	--set "s3.credentials.accessKeyId=$AWS_ACCESS_KEY_ID" --set "s3.credentials.secretAccessKey=$AWS_SECRET_ACCESS_KEY")
 
 note "helm install (all namespaces, leader election)"
@@ -26,6 +28,7 @@ helm get manifest "$release" -n "$rel" | kubectl get -f - >/dev/null || fail "ob
 kubectl get clusterrole "$deploy-$rel" >/dev/null || fail "no ClusterRole $deploy-$rel"
 kubectl -n "$runs" get secret "$deploy-s3" >/dev/null || fail "no tasks' Secret in $runs"
 operator_ready "$rel" "$deploy"
+kubectl -n "$rel" get service "$deploy-metrics" 2>/dev/null && fail "a metrics Service with metrics.enabled=false"
 wait_until 30 "the Lease" bash -c "kubectl -n $rel get lease $deploy -o jsonpath='{.spec.holderIdentity}' | grep -q $deploy"
 
 note "RBAC"

@@ -115,8 +115,12 @@ operator_ready() {
 		fail "/readyz on :$HEALTH_PORT is not 200"
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HEALTH_PORT/healthz")" = 200 ] ||
 		fail "/healthz on :$HEALTH_PORT is not 200"
-	curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^podflow_tasks' ||
-		fail "/metrics on :$METRICS_PORT has no podflow_tasks"
+	if [ -n "${METRICS_OFF:-}" ]; then
+		if curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null; then fail "/metrics answers with metrics.enabled=false"; fi
+	else
+		curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^podflow_tasks' ||
+			fail "/metrics on :$METRICS_PORT has no podflow_tasks"
+	fi
 }
 
 # debug output when a step fails: the release namespace's pods and the operator's log
