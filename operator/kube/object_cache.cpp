@@ -47,6 +47,16 @@ void ObjectCache::erase_locked(const std::string& key) {
   objects_.erase(it);
 }
 
+void ObjectCache::set_transform(Transform transform) {
+  transform_ = std::move(transform);
+}
+
+ObjectPtr ObjectCache::make_object(const nlohmann::json& object) const {
+  auto copy = std::make_shared<nlohmann::json>(object);
+  if (transform_) transform_(*copy);
+  return copy;
+}
+
 void ObjectCache::apply(const WatchEvent& event) {
   std::vector<CacheEvent> changes;
   {
@@ -56,7 +66,7 @@ void ObjectCache::apply(const WatchEvent& event) {
         return;
       case WatchEvent::Type::added:
       case WatchEvent::Type::modified: {
-        auto object = std::make_shared<const nlohmann::json>(event.object);
+        auto object = make_object(event.object);
         auto key = object_key(*object);
         ObjectPtr old;
         if (auto it = objects_.find(key); it != objects_.end()) old = it->second;
@@ -77,7 +87,7 @@ void ObjectCache::apply(const WatchEvent& event) {
       case WatchEvent::Type::restarted: {
         std::map<std::string, ObjectPtr, std::less<>> fresh;
         for (const auto& item : event.objects) {
-          auto object = std::make_shared<const nlohmann::json>(item);
+          auto object = make_object(item);
           fresh.emplace(object_key(*object), object);
         }
         for (const auto& [key, old] : objects_) {

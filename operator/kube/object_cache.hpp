@@ -48,6 +48,11 @@ class ObjectCache {
   ObjectCache(const ObjectCache&) = delete;
   ObjectCache& operator=(const ObjectCache&) = delete;
 
+  // Trims every object before it is stored (client-go's SetTransform): a cache of 100,000 pods
+  // should not hold their managedFields and container specs. Set it before the first event.
+  using Transform = std::function<void(nlohmann::json& object)>;
+  void set_transform(Transform transform);
+
   // Adds a secondary index; existing objects are indexed at once.
   void add_index(const std::string& name, IndexFunction function);
 
@@ -88,6 +93,9 @@ class ObjectCache {
   void erase_locked(const std::string& key);
   void notify(const std::vector<CacheEvent>& events);
 
+  ObjectPtr make_object(const nlohmann::json& object) const;
+
+  Transform transform_;
   mutable std::mutex mutex_;
   mutable std::condition_variable synced_changed_;
   std::map<std::string, ObjectPtr, std::less<>> objects_;

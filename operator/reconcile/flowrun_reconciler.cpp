@@ -1,6 +1,7 @@
 #include "operator/reconcile/flowrun_reconciler.hpp"
 
 #include <chrono>
+#include <future>
 
 #include "flow/parameters.hpp"
 #include "operator/kube/kube_log.hpp"
@@ -389,11 +390,19 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     for (auto& next : planner.record(outcome)) state->ready.push_back(std::move(next));
   }
 
-  // Create the ready Tasks while fewer than maxWorkers are unfinished.
+  // Create the ready Tasks while fewer than maxWorkers are unfinished, a few requests at a time:
+  // one create after another would pace a wide foreach at one API round trip per task.
   std::string creation_problem;
   auto active = pending + running + static_cast<std::int64_t>(state->expected.size());
   std::optional<kube::Action> later;
-  while (planner.phase() == flow::RunPhase::Running && active < state->max_workers &&
+  struct Creation {
+    flow::PlannedTask task;
+    std::string name;
+    json object;
+  };
+  std::vector<Creation> batch;
+  while (planner.phase() == flow::RunPhase::Running &&
+         active + static_cast<std::int64_t>(batch.size()) < state->max_workers &&
          !state->ready.empty()) {
     const flow::PlannedTask& task = state->ready.front();
     std::string name;
@@ -412,18 +421,48 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       state->ready.pop_front();  // created before (by an earlier life of the operator)
       continue;
     }
-    try {
-      context_.client.create(tasks(), namespace_, task_object(run, *state, task, name));
-    } catch (const kube::KubeError& error) {
-      if (kube::is_invalid(error)) {
-        creation_problem = "the API server refused Task " + name + ": " + error.what();
-        break;
-      }
-      if (!kube::is_already_exists(error)) throw;
-    }
-    state->expected.insert(name);
+    json object = task_object(run, *state, task, name);
+    batch.push_back({std::move(state->ready.front()), std::move(name), std::move(object)});
     state->ready.pop_front();
-    ++active;
+  }
+  constexpr std::size_t kConcurrentCreates = 16;
+  std::exception_ptr failure;
+  for (std::size_t first = 0; first < batch.size(); first += kConcurrentCreates) {
+    const std::size_t last = std::min(batch.size(), first + kConcurrentCreates);
+    std::vector<std::future<std::string>> answers;  // "" created (or there already), else why not
+    for (std::size_t i = first; i < last; ++i) {
+      answers.push_back(std::async(std::launch::async, [&, i]() -> std::string {
+        try {
+          context_.client.create(tasks(), namespace_, batch[i].object);
+        } catch (const kube::KubeError& error) {
+          if (kube::is_invalid(error)) {
+            return "the API server refused Task " + batch[i].name + ": " + error.what();
+          }
+          if (!kube::is_already_exists(error)) throw;
+        }
+        return "";
+      }));
+    }
+    for (std::size_t i = first; i < last; ++i) {
+      try {
+        const std::string problem = answers[i - first].get();
+        if (problem.empty()) {
+          state->expected.insert(batch[i].name);
+        } else if (creation_problem.empty()) {
+          creation_problem = problem;
+        }
+      } catch (...) {
+        // Not created: it stays ready for the next reconcile (the error requeues the run).
+        if (!failure) failure = std::current_exception();
+        state->ready.push_front(std::move(batch[i].task));
+      }
+    }
+    if (failure) {
+      for (std::size_t i = batch.size(); i-- > last;) {
+        state->ready.push_front(std::move(batch[i].task));
+      }
+      std::rethrow_exception(failure);
+    }
   }
 
   // The status: counts and conditions only.

@@ -14,6 +14,10 @@ void ScopedCache::add_index(const std::string& name, kube::ObjectCache::IndexFun
   for (auto& reflector : reflectors_) reflector->cache().add_index(name, function);
 }
 
+void ScopedCache::set_transform(const kube::ObjectCache::Transform& transform) {
+  for (auto& reflector : reflectors_) reflector->cache().set_transform(transform);
+}
+
 void ScopedCache::start() {
   for (auto& reflector : reflectors_) reflector->start();
 }

@@ -20,6 +20,7 @@ class ScopedCache {
               const std::vector<std::string>& namespaces, kube::WatcherOptions options = {});
 
   void add_index(const std::string& name, kube::ObjectCache::IndexFunction function);
+  void set_transform(const kube::ObjectCache::Transform& transform);
   void start();
   void stop();
   bool wait_synced(std::chrono::milliseconds timeout) const;

@@ -132,6 +132,15 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
       return kube::Action::await_change();
     }
     const pod::PodOutcome outcome = pod::observe_pod(*pod, task);
+    // The ordinary moments of a pod's start are not worth a write each (at 100,000 tasks every
+    // request counts): the Task says Pending until the pod runs, ends, or needs a person.
+    const auto ordinary = [](const std::string& reason) {
+      return reason == "CreatingPod" || reason == "Pending" || reason == "ContainerCreating";
+    };
+    if (outcome.phase == pod::AttemptPhase::Pending && phase == "Pending" &&
+        ordinary(outcome.reason) && ordinary(status.value("reason", ""))) {
+      return kube::Action::await_change();
+    }
     json next = status;
     next["attempt"] = attempt;
     next["podUID"] = kube::uid_of(*pod);
