@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # METRICS_OFF, RELEASES: read by lib.sh
 # The chart in all-namespaces mode on the test cluster: helm install --wait with leader election,
 # a ClusterRole with exactly docs/operations.md's verbs (no secrets, nothing else), the Lease Role
 # limited to the release namespace and the Lease's name, the tasks' Secret created in
 # s3.credentials.namespaces, metrics.enabled=false turns /metrics off, examples/bigsum succeeds in
 # a namespace nobody listed, uninstall.
 # The operator manages EVERY namespace, so ctest runs this test alone (RUN_SERIAL).
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 rel=t-helm-cw-$SUFFIX
 runs=$rel-runs

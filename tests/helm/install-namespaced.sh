@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # METRICS_OFF, RELEASES: read by lib.sh
 # The chart in namespaced mode, end to end on the test cluster: helm install --wait (the operator
 # runs on the process node with the in-cluster service account, in a namespace that enforces Pod
 # Security restricted), every object accepted, examples/bigsum succeeds in a watched namespace and
 # is ignored in an unwatched one, RBAC is what docs/operations.md lists and no more, helm upgrade
 # (workers) rolls the operator, a run in flight survives uninstall + install, uninstall leaves the
 # CRDs and removes everything else.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 rel=t-helm-ns-$SUFFIX # the release namespace
 a=$rel-a b=$rel-b c=$rel-c # a, b watched; c not
@@ -37,7 +39,7 @@ for ns in "$a" "$b"; do
 		fail "no Role/RoleBinding in $ns"
 	kubectl -n "$ns" get secret "$deploy-s3" >/dev/null || fail "no tasks' Secret in $ns"
 done
-kubectl get clusterrole -l "app.kubernetes.io/instance=$release" -o name | grep -q . && fail "a ClusterRole in namespaced mode"
+[ -n "$(kubectl get clusterrole -l "app.kubernetes.io/instance=$release" -o name)" ] && fail "a ClusterRole in namespaced mode"
 operator_ready "$rel" "$deploy"
 node=$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o jsonpath='{.items[0].spec.nodeName}')
 [ "$node" = process-node-1 ] || fail "operator pod on $node"
@@ -69,7 +71,7 @@ note "helm upgrade: task workers 8 -> 3"
 old=$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o name)
 helm upgrade "$release" "$CHART" -n "$rel" -f "$values" "${creds[@]}" --set operator.taskWorkers=3 --wait --timeout 120s >/dev/null ||
 	{ dump "$rel" "$deploy"; fail "helm upgrade failed"; }
-kubectl -n "$rel" get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- '--task-workers=3' ||
+grep -q -- '--task-workers=3' <<<"$(kubectl -n "$rel" get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[0].args}')" ||
 	fail "upgrade did not change --task-workers"
 wait_until 60 "the old operator pod to go" bash -c "! kubectl -n $rel get $old"
 [ "$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o name | wc -l)" = 1 ] || fail "not exactly one operator pod"
@@ -108,7 +110,7 @@ sleep 1
 [ "$(kubectl -n "$a" get task slow.start -o jsonpath='{.status.phase}')" = Running ] || fail "Task slow.start updated without an operator"
 install
 kubectl -n "$a" wait --for=condition=Succeeded flowrun/slow --timeout=120s >/dev/null || { dump "$rel" "$deploy"; fail "slow did not finish after reinstall"; }
-[ "$(kubectl -n "$a" logs slow.end)" = done ] || fail "slow.end log"
+[ "$(kubectl -n "$a" logs slow.end)" = "done" ] || fail "slow.end log"
 
 note "helm uninstall"
 helm uninstall "$release" -n "$rel" --wait --timeout 60s >/dev/null || fail "helm uninstall failed"

@@ -1,12 +1,12 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared by the helm.* tests: the cluster's env and helpers (tests/cluster/tests/common.sh), the
 # chart, values that run the operator on the process node, and RBAC assertions.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE=${PODFLOW_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
-# shellcheck source=../cluster/tests/common.sh
+# shellcheck source=../cluster/tests/common.sh disable=SC1091
 source "$SOURCE/tests/cluster/tests/common.sh"
 CHART=$SOURCE/charts/podflow
-cd "$SOURCE"
+cd "$SOURCE" || exit 1
 
 SUFFIX=$RANDOM$RANDOM
 CREATED_NS=()
@@ -118,7 +118,7 @@ operator_ready() {
 	if [ -n "${METRICS_OFF:-}" ]; then
 		if curl -s "http://127.0.0.1:$METRICS_PORT/metrics" >/dev/null; then fail "/metrics answers with metrics.enabled=false"; fi
 	else
-		curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -q '^podflow_tasks' ||
+		grep -q '^podflow_tasks' <<<"$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics")" ||
 			fail "/metrics on :$METRICS_PORT has no podflow_tasks"
 	fi
 }
@@ -145,5 +145,7 @@ run_bigsum() {
 		kubectl -n "$ns" get podflow,pods >&2 || true
 		fail "flowrun $name in $ns did not succeed"
 	}
-	kubectl -n "$ns" logs "$name.end" | grep -q 'The sum is' || fail "kubectl logs $name.end: $(kubectl -n "$ns" logs "$name.end")"
+	local log
+	log=$(kubectl -n "$ns" logs "$name.end")
+	grep -q 'The sum is' <<<"$log" || fail "kubectl logs $name.end: $log"
 }

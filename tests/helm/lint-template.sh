@@ -2,6 +2,7 @@
 # helm lint is clean; `helm template | kubectl apply --dry-run=server` is accepted in both RBAC modes
 # (all namespaces / a list), into a namespace that enforces Pod Security `restricted` without a
 # warning; what the values switch on and off renders as documented.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 values=$(mktemp)
 trap 'rm -f "$values"; cleanup' EXIT
