@@ -1,0 +1,415 @@
+#!/usr/bin/env python3
+"""Cluster orchestration of an N-way fan-out on KWOK: podflow FlowRun vs Kubernetes Indexed Job vs
+Argo Workflows.
+
+    source /tmp/podflow-cluster-bench/env       # a running tests/cluster (up)
+    python3 bench/cluster_compare.py --systems podflow,job,argo --splits 1000 --parallelism 16,0 \\
+        --repeat 3 --out /tmp/cluster_compare.jsonl
+    python3 bench/cluster_compare.py --summarize /tmp/cluster_compare.jsonl
+
+Every task is a KWOK fake pod (nodeSelector type: kwok + the KWOK toleration) annotated
+podflow.dev/kwok-duration (default 1s): it goes Running, then Succeeded after that duration.
+Parallelism 0 means unlimited (= N).
+
+  podflow  a FlowRun of bench/operator_kwok.py's Flow: start (foreach, splitCount N) -> work x N -> join
+           -> end (N + 3 pods); maxWorkers = parallelism or N, maxNumSplits = N; a fresh podflow-operator
+           (build/bin, default flags) per run, scoped to the run's namespace.
+  job      a batch/v1 Job, completionMode Indexed, completions N, parallelism = parallelism or N (N pods),
+           run by kube-controller-manager's Job controller (the cluster's, --kube-api-qps 200 / burst 400).
+  argo     an Argo Workflow: steps with one step fanned out withItems [0..N-1] (N pods), spec.parallelism =
+           parallelism or unset; a fresh workflow-controller process (--argo-controller) per run,
+           --namespaced to the run's namespace, default flags (--qps 20 --burst 30) unless --argo-flags.
+
+Measured per run (a fresh namespace each; the next run starts when the previous namespace is gone):
+  seconds     from the create request (kubectl create) to done (kubectl wait: FlowRun phase Succeeded,
+              Job condition Complete, Workflow phase Succeeded);
+  requests    kube-apiserver's own apiserver_request_total (kubectl get --raw /metrics), delta from just
+              before the create to done, all clients; per task = / N; the idle rate of the cluster
+              (node leases, ...) is measured for a few seconds before each run and reported separately;
+  cpu         utime+stime delta (/proc/<pid>/stat) of the controller (podflow-operator, the Argo
+              workflow-controller, or kube-controller-manager for the Job) and of every cluster component;
+  rss         the controller's VmHWM; a fresh process per run for podflow and Argo; for the Job the
+              controller-manager lives as long as the cluster, so its VmHWM is a lifetime peak and its
+              VmRSS before/after is reported too;
+  timeline    pods' creation and finish times relative to the top object's creation (1 s resolution).
+One JSON line per run goes to --out (appended), and a min/median/max table is printed at the end.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
+from operator_harness import OperatorTest, cluster_env, free_port  # noqa: E402
+import operator_kwok  # noqa: E402
+
+KWOK = operator_kwok.KWOK
+COMPONENTS = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok")
+ARGO_VERSION = "v3.6.12"
+ARGO_DIR = os.path.expanduser(f"~/.cache/podflow/argo-{ARGO_VERSION}")
+
+
+# ---------------------------------------------------------------- process and metrics helpers
+def proc_cpu(pid):
+    try:
+        return operator_kwok.cpu_seconds(pid)
+    except OSError:
+        return None
+
+
+def proc_status(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def component_pids(env):
+    pids = {}
+    for name in COMPONENTS:
+        try:
+            with open(os.path.join(env["PODFLOW_CLUSTER_DIR"], "pids", name)) as f:
+                pids[name] = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return pids
+
+
+def kubectl(env, *args, input=None, check=True, timeout=300):
+    result = subprocess.run(["kubectl"] + list(args), input=input, capture_output=True, text=True, env=env,
+                            timeout=timeout)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr}{result.stdout}")
+    return result
+
+
+def apiserver_requests(env):
+    """{(verb, resource, subresource): count} of apiserver_request_total."""
+    text = kubectl(env, "get", "--raw", "/metrics", timeout=60).stdout
+    out = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        key, _, value = line.rpartition(" ")
+        labels = dict(part.split("=", 1) for part in _split_labels(key[len("apiserver_request_total{"):-1]))
+        k = (labels.get("verb", "?"), labels.get("resource", "?"), labels.get("subresource", ""))
+        out[k] = out.get(k, 0.0) + float(value)
+    return out
+
+
+def _split_labels(text):
+    parts, cur, quoted = [], "", False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        if ch == "," and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur:
+        parts.append(cur)
+    return [p.replace('"', "") for p in parts]
+
+
+def requests_delta(after, before):
+    d = {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
+    top = sorted(d.items(), key=lambda kv: -kv[1])
+    return int(sum(d.values())), {f"{v} {r}{'/' + s if s else ''}": int(n) for (v, r, s), n in top[:12]}
+
+
+def stamp(text):
+    return operator_kwok._seconds(text) if text else None
+
+
+def pod_timeline(env, ns, zero):
+    """[first, last] pod creation, PodScheduled and container finish, seconds after zero."""
+    out = kubectl(env, "-n", ns, "get", "pods", "--no-headers", "-o",
+                  "custom-columns=C:.metadata.creationTimestamp,"
+                  "S:.status.conditions[?(@.type=='PodScheduled')].lastTransitionTime,"
+                  "F:.status.containerStatuses[0].state.terminated.finishedAt", timeout=600).stdout
+    cols = {"created": [], "scheduled": [], "finished": []}
+    for line in out.splitlines():
+        fields = line.split()
+        for key, value in zip(("created", "scheduled", "finished"), fields):
+            s = stamp(value) if value not in ("<none>", "") else None
+            if s is not None:
+                cols[key].append(s - zero)
+    return {k: [round(min(v), 1), round(max(v), 1)] if v else None for k, v in cols.items()} | {
+        "pods": len(out.splitlines())}
+
+
+def wait_namespace_gone(env, ns):
+    kubectl(env, "delete", "namespace", ns, "--wait=false", check=False)
+    kubectl(env, "wait", "--for=delete", f"namespace/{ns}", "--timeout=900s", check=False, timeout=930)
+
+
+# ---------------------------------------------------------------- the three systems
+def pod_annotations(duration):
+    return {"podflow.dev/kwok-duration": duration}
+
+
+def job_json(name, n, parallelism, duration):
+    return json.dumps({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+        "spec": {"completionMode": "Indexed", "completions": n, "parallelism": parallelism or n,
+                 "backoffLimit": 0,
+                 "template": {"metadata": {"annotations": pod_annotations(duration)},
+                              "spec": dict(KWOK, restartPolicy="Never", containers=[{
+                                  "name": "work", "image": "busybox", "command": ["true"],
+                                  "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}])}}})
+
+
+def workflow_json(name, n, parallelism, duration):
+    spec = {"entrypoint": "main", "serviceAccountName": "default",
+            "templates": [
+                {"name": "main", "steps": [[{"name": "work", "template": "work",
+                                             "arguments": {"parameters": [{"name": "i", "value": "{{item}}"}]},
+                                             "withItems": list(range(n))}]]},
+                {"name": "work", "inputs": {"parameters": [{"name": "i"}]},
+                 "metadata": {"annotations": pod_annotations(duration)},
+                 "nodeSelector": KWOK["nodeSelector"], "tolerations": KWOK["tolerations"],
+                 "container": {"image": "busybox", "command": ["true"],
+                               "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}}]}
+    if parallelism:
+        spec["parallelism"] = parallelism
+    return json.dumps({"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": name},
+                       "spec": spec})
+
+
+def flowrun_json(name, n, parallelism):
+    run = json.loads(operator_kwok.flowrun_json(name, n))
+    run["spec"]["maxWorkers"] = parallelism or n
+    return json.dumps(run)
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def wait_for(what, predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class ArgoController:
+    def __init__(self, env, ns, binary, flags, log_dir):
+        self.metrics_port = free_port()
+        config = {"metricsConfig": {"enabled": True, "port": self.metrics_port, "secure": False},
+                  "telemetryConfig": {"enabled": False}}
+        kubectl(env, "-n", ns, "create", "configmap", "workflow-controller-configmap",
+                f"--from-literal=metricsConfig={json.dumps(config['metricsConfig'])}",
+                f"--from-literal=telemetryConfig={json.dumps(config['telemetryConfig'])}")
+        self.log_path = os.path.join(log_dir, f"argo-{ns}.log")
+        command = [binary, "--kubeconfig", env["KUBECONFIG"], "--namespace", ns, "--namespaced",
+                   "--managed-namespace", ns, "--executor-image", f"quay.io/argoproj/argoexec:{ARGO_VERSION}",
+                   "--configmap", "workflow-controller-configmap"] + list(flags)
+        penv = dict(env, LEADER_ELECTION_DISABLE="true")
+        self.process = subprocess.Popen(command, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
+                                        env=penv)
+        wait_for("the Argo controller's metrics endpoint",
+                 lambda: self.process.poll() is None and http_ok(f"http://127.0.0.1:{self.metrics_port}/metrics")
+                 or self._dead(), 120)
+
+    def _dead(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"workflow-controller exited {self.process.returncode}; log {self.log_path}:\n"
+                               + open(self.log_path).read()[-3000:])
+        return False
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def one_run(system, n, parallelism, args, log_dir):
+    env = cluster_env()
+    pids = component_pids(env)
+    name = "fanout"
+    result = {"system": system, "n": n, "parallelism": parallelism or "unlimited", "duration": args.duration,
+              "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    harness = None
+    argo = None
+    try:
+        if system == "podflow":
+            harness = OperatorTest("cmp")
+            harness.__enter__()
+            ns = harness.ns
+            env = harness.env
+            operator = harness.start_operator(*args.operator_flags)
+            harness.apply(operator_kwok.flow_yaml(name, n, args.duration))
+            wait_for("the operator to be ready", lambda: operator_kwok._ready(operator), 60)
+            wait_for("the Flow to be valid", lambda: (harness.condition(harness.get("flow", name), "Valid") or {})
+                     .get("status") == "True", 60)
+            controller_pid = operator.process.pid
+            create = flowrun_json(name, n, parallelism)
+            kind, wait = "flowrun", "--for=jsonpath={.status.phase}=Succeeded"
+        else:
+            ns = f"cmp-{system}-{int(time.time())}"
+            kubectl(env, "create", "namespace", ns)
+            wait_for("the default service account", lambda: kubectl(env, "-n", ns, "get", "sa", "default",
+                                                                   check=False).returncode == 0, 60)
+            if system == "job":
+                controller_pid = pids["kube-controller-manager"]
+                create = job_json(name, n, parallelism, args.duration)
+                kind, wait = "job", "--for=condition=Complete"
+            else:
+                argo = ArgoController(env, ns, args.argo_controller, args.argo_flags, log_dir)
+                controller_pid = argo.process.pid
+                create = workflow_json(name, n, parallelism, args.duration)
+                kind, wait = "workflow", "--for=jsonpath={.status.phase}=Succeeded"
+        result["namespace"] = ns
+
+        # idle rate of the cluster, then the run
+        idle0, t_idle = apiserver_requests(env), time.monotonic()
+        time.sleep(args.idle)
+        before = apiserver_requests(env)
+        result["idle_requests_per_s"] = round(sum(before.values()) - sum(idle0.values()), 0) / (
+            time.monotonic() - t_idle)
+        result["idle_requests_per_s"] = round(result["idle_requests_per_s"], 1)
+        cpu_before = {c: proc_cpu(p) for c, p in pids.items()} | {"controller": proc_cpu(controller_pid)}
+        rss_before = proc_status(controller_pid, "VmRSS")
+        started = time.monotonic()
+        kubectl(env, "-n", ns, "create", "-f", "-", input=create)
+        done = kubectl(env, "-n", ns, "wait", f"{kind}/{name}", wait, f"--timeout={args.timeout}s",
+                       check=False, timeout=args.timeout + 60)
+        elapsed = time.monotonic() - started
+        after = apiserver_requests(env)
+        cpu_after = {c: proc_cpu(p) for c, p in pids.items()} | {"controller": proc_cpu(controller_pid)}
+        result["ok"] = done.returncode == 0
+        result["seconds"] = round(elapsed, 1)
+        total, top = requests_delta(after, before)
+        result["requests"] = total
+        result["requests_per_task"] = round(total / n, 2)
+        result["requests_idle_share"] = round(result["idle_requests_per_s"] * elapsed)
+        result["requests_top"] = top
+        result["controller_cpu_s"] = round(cpu_after["controller"] - cpu_before["controller"], 1)
+        result["component_cpu_s"] = {c: round(cpu_after[c] - cpu_before[c], 1) for c in pids
+                                     if cpu_after[c] is not None and cpu_before[c] is not None}
+        result["controller_peak_rss_mb"] = round(proc_status(controller_pid, "VmHWM") or 0, 1)
+        if system == "job":
+            result["controller_rss_mb_before_after"] = [round(rss_before or 0, 1),
+                                                        round(proc_status(controller_pid, "VmRSS") or 0, 1)]
+        obj = kubectl(env, "-n", ns, "get", kind, name, "-o", "json", check=False, timeout=120).stdout
+        result["object_bytes"] = len(obj)
+        status = json.loads(obj).get("status", {}) if obj else {}
+        if not result["ok"]:
+            result["error"] = (done.stderr + done.stdout)[-2000:]
+            result["status_excerpt"] = json.dumps(status)[:3000]
+        if system == "podflow":
+            result["status_bytes"] = len(json.dumps(status, separators=(",", ":")))
+            result["tasks"] = status.get("tasks")
+            result["operator_log"] = operator.log_path
+            zero = stamp(json.loads(obj)["metadata"]["creationTimestamp"])
+        elif system == "job":
+            result["job_status"] = {k: status.get(k) for k in ("succeeded", "failed", "startTime", "completionTime")}
+            zero = stamp(json.loads(obj)["metadata"]["creationTimestamp"]) if obj else None
+        else:
+            result["workflow_status"] = {k: status.get(k) for k in ("phase", "startedAt", "finishedAt", "message",
+                                                                    "progress")}
+            result["workflow_nodes"] = len(status.get("nodes") or {})
+            result["workflow_compressed_nodes_bytes"] = len(status.get("compressedNodes") or "")
+            result["argo_log"] = argo.log_path
+            result["argo_log_errors"] = subprocess.run(
+                ["grep", "-c", "-E", "level=(error|fatal)", argo.log_path], capture_output=True, text=True
+            ).stdout.strip()
+            zero = stamp(json.loads(obj)["metadata"]["creationTimestamp"]) if obj else None
+        if zero is not None:
+            result["timeline_s"] = pod_timeline(env, ns, zero)
+    finally:
+        if argo:
+            argo.stop()
+        if harness:
+            harness.__exit__(None, None, None)
+        wait_namespace_gone(env, result.get("namespace", "")) if result.get("namespace") else None
+    return result
+
+
+# ---------------------------------------------------------------- summary
+def summarize(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["n"], str(r["parallelism"]), r["system"]), []).append(r)
+    print("| N | parallelism | system | runs (ok) | seconds min / median / max | requests/task min / med / max |"
+          " controller CPU s min / med / max | controller peak RSS MiB min / med / max |")
+    print("|---|---|---|---|---|---|---|---|")
+    order = {"podflow": 0, "job": 1, "argo": 2}
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != "16", order.get(k[2], 9))):
+        runs = groups[key]
+        ok = [r for r in runs if r.get("ok")]
+
+        def mmm(field):
+            values = [r[field] for r in ok if r.get(field) is not None]
+            if not values:
+                return "-"
+            return f"{min(values):g} / {statistics.median(values):g} / {max(values):g}"
+        print(f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} ({len(ok)}) | {mmm('seconds')} | "
+              f"{mmm('requests_per_task')} | {mmm('controller_cpu_s')} | {mmm('controller_peak_rss_mb')} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--systems", default="podflow,job,argo")
+    parser.add_argument("--splits", default="1000", help="comma-separated N")
+    parser.add_argument("--parallelism", default="16,0", help="comma-separated; 0 = unlimited")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--duration", default="1s")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle-rate measurement before a run")
+    parser.add_argument("--timeout", type=int, default=3600)
+    parser.add_argument("--out", default="/tmp/cluster_compare.jsonl")
+    parser.add_argument("--argo-controller", default=os.path.join(ARGO_DIR, "workflow-controller"))
+    parser.add_argument("--argo-flags", default="", help="extra workflow-controller flags, space-separated")
+    parser.add_argument("--summarize", metavar="JSONL", help="only print the table of a results file")
+    parser.add_argument("operator_flags", nargs="*", help="extra podflow-operator flags (after --)")
+    args = parser.parse_args()
+    if args.summarize:
+        with open(args.summarize) as f:
+            summarize([json.loads(line) for line in f if line.strip()])
+        return
+    args.argo_flags = args.argo_flags.split()
+    log_dir = os.path.join(os.path.dirname(args.out) or ".", "cluster_compare_logs")
+    os.makedirs(log_dir, exist_ok=True)
+    rows = []
+    for n in [int(x) for x in args.splits.split(",")]:
+        for parallelism in [int(x) for x in args.parallelism.split(",")]:
+            for i in range(args.repeat):
+                for system in args.systems.split(","):
+                    try:
+                        r = one_run(system, n, parallelism, args, log_dir)
+                    except Exception as error:  # keep going; record the failure
+                        r = {"system": system, "n": n, "parallelism": parallelism or "unlimited", "ok": False,
+                             "error": str(error)[-3000:]}
+                    rows.append(r)
+                    with open(args.out, "a") as f:
+                        f.write(json.dumps(r) + "\n")
+                    brief = {k: r.get(k) for k in ("system", "n", "parallelism", "ok", "seconds", "requests_per_task",
+                                                   "controller_cpu_s", "controller_peak_rss_mb", "error")}
+                    print(json.dumps(brief), flush=True)
+    summarize(rows)
+
+
+if __name__ == "__main__":
+    main()
