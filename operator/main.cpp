@@ -125,10 +125,10 @@ void add_flags(CLI::App& app, Options& options) {
       ->default_val(200)
       ->check(CLI::Range(1, 100000));
   app.add_option("--metrics-bind-address", options.metrics_address,
-                 "host:port for /metrics; empty: off")
+                 "host:port for /metrics; 0: off")
       ->default_val(":8080");
   app.add_option("--health-probe-bind-address", options.probe_address,
-                 "host:port for /healthz and /readyz; empty: off")
+                 "host:port for /healthz and /readyz; 0: off")
       ->default_val(":8081");
   app.add_flag("--leader-elect", options.leader_elect,
                "elect a leader on a Lease, so several replicas are safe");

@@ -356,7 +356,8 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   for (const auto& task : owned) {
     state->expected.erase(kube::name_of(*task));
     const std::string task_phase_now = task_phase(*task);
-    const json& task_status = task->contains("status") ? (*task)["status"] : json::object();
+    static const json kNoStatus = json::object();
+    const json& task_status = task->contains("status") ? (*task)["status"] : kNoStatus;
     if (task_phase_now == "Succeeded") {
       ++succeeded;
     } else if (task_phase_now == "Failed") {
@@ -401,9 +402,12 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     json object;
   };
   std::vector<Creation> batch;
+  // A bounded batch per reconcile: the status (and the outcomes of finished Tasks) must not wait
+  // for 10,000 creations; the rest follow in the next reconcile, queued at once.
+  constexpr std::size_t kCreatesPerReconcile = 256;
   while (planner.phase() == flow::RunPhase::Running &&
          active + static_cast<std::int64_t>(batch.size()) < state->max_workers &&
-         !state->ready.empty()) {
+         !state->ready.empty() && batch.size() < kCreatesPerReconcile) {
     const flow::PlannedTask& task = state->ready.front();
     std::string name;
     try {
@@ -508,6 +512,9 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     std::lock_guard lock(mutex_);
     states_.erase(key);
     return kube::Action::await_change();
+  }
+  if (!later && batch.size() == kCreatesPerReconcile && !state->ready.empty()) {
+    later = kube::Action::requeue_after(std::chrono::milliseconds(1));
   }
   return later.value_or(kube::Action::await_change());
 }

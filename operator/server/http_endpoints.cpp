@@ -17,7 +17,7 @@ struct HttpEndpoints::Listener {
 };
 
 HttpEndpoints::HttpEndpoints(const std::string& address, EndpointHandlers handlers) {
-  if (address.empty()) return;
+  if (address.empty() || address == "0") return;  // "0": off, as controller-runtime spells it
   const auto colon = address.rfind(':');
   if (colon == std::string::npos) {
     throw std::runtime_error("address '" + address + "': write host:port or :port");

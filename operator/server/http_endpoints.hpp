@@ -16,8 +16,8 @@ struct EndpointHandlers {
 
 class HttpEndpoints {
  public:
-  // `address` is "host:port" or ":port" (all interfaces); port 0 picks a free port. Empty
-  // address: nothing is served. Throws std::runtime_error when it cannot listen.
+  // `address` is "host:port" or ":port" (all interfaces). Empty or "0": nothing is served.
+  // Throws std::runtime_error when it cannot listen.
   HttpEndpoints(const std::string& address, EndpointHandlers handlers);
   ~HttpEndpoints();
   HttpEndpoints(const HttpEndpoints&) = delete;
