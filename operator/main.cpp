@@ -39,7 +39,7 @@ struct Options {
   std::vector<std::string> namespaces;
   reconcile::OperatorSettings settings;
   int flowrun_workers = 4;
-  int task_workers = 8;
+  int task_workers = 32;
   double qps = 100;
   int burst = 200;
   std::string metrics_address = ":8080";
@@ -116,7 +116,7 @@ void add_flags(CLI::App& app, Options& options) {
       ->default_val(4)
       ->check(CLI::Range(1, 256));
   app.add_option("--task-workers", options.task_workers, "Tasks reconciled at once")
-      ->default_val(8)
+      ->default_val(32)
       ->check(CLI::Range(1, 256));
   app.add_option("--kube-api-qps", options.qps, "API requests per second (client-side limit)")
       ->default_val(100)
