@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""podflow-runtime's own cost per task, locally: podflow-runtime run directly, N times, on a task
+with 2 small inputs (inherited from a parent task) and 3 small outputs, no-op otherwise.
+
+Each repetition is one attempt (0, 1, ...) of the task `work` of one run, whose parent `start`
+wrote the inputs `a` and `b`; the command is `sh -c` writing 3 outputs of a few bytes that differ
+per attempt (so each stores 3 new blobs). Measured per attempt:
+  startup    process start (just before the spawn) to the manifest's startedAt: exec, loading,
+             the command line, reading the task spec
+  prepare    the result's prepareMs: work directory, opening the datastore, parent manifest,
+             linking (local) or downloading (S3) the inputs
+  to command startup + prepare: the runtime's start to the step command's start
+  command    the result's commandMs: spawning `sh`, which writes the outputs, until it exits
+  commit     the result's commitMs: the command's exit to the committed manifest (logs, 3 blobs,
+             the manifest)
+  after      the manifest's finishedAt to the runtime's exit (result file, teardown)
+  overhead   the whole process's wall time minus commandMs
+  direct     for comparison: the same `sh -c` command spawned directly (its wall time)
+Timings from the runtime are whole milliseconds (prepareMs, commandMs, commitMs) and the
+manifest's times are RFC 3339 with milliseconds, so single values are +-1 ms; the summaries
+(min / median / p95 / max) over many attempts are what count.
+
+  bench/runtime_cost.py [--repeat 200] [--datastore local|s3|both]
+
+--datastore s3 (or both) uses s3://$PODFLOW_S3_BUCKET/runtime-cost-<time> on the test cluster's
+MinIO: it sources nothing itself, so run it after `source $PODFLOW_CLUSTER_DIR/env` (or
+/tmp/podflow-cluster/env); without PODFLOW_S3_ENDPOINT it says so and skips S3.
+"""
+import argparse
+import datetime
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FLOW = "runtimecost"
+WRITE_OUTPUTS = ('printf "x %s" "$PODFLOW_ATTEMPT" > "$PODFLOW_OUTPUTS/x"; '
+                 'printf "y %s" "$PODFLOW_ATTEMPT" > "$PODFLOW_OUTPUTS/y"; '
+                 'printf "z %s" "$PODFLOW_ATTEMPT" > "$PODFLOW_OUTPUTS/z"')
+WRITE_INPUTS = ('printf "a %s" "$PODFLOW_RUN_ID" > "$PODFLOW_OUTPUTS/a"; '
+                'printf "b %s" "$PODFLOW_RUN_ID" > "$PODFLOW_OUTPUTS/b"')
+
+
+def parse_time(text):
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def read_manifest(datastore, key, scratch):
+    if not datastore.startswith("s3://"):
+        with open(os.path.join(datastore, key)) as f:
+            return json.load(f)
+    # S3: read it with podflow's own client (`podflow-s3-bench get`) when built, else the awscli.
+    target = os.path.join(scratch, "manifest.json")
+    bench = os.path.join(ROOT, "build", "bin", "podflow-s3-bench")
+    url = datastore.rstrip("/") + "/" + key
+    if os.path.exists(bench):
+        subprocess.run([bench, "get", url, target], check=True, capture_output=True)
+    else:
+        subprocess.run(["aws", "--endpoint-url", os.environ["PODFLOW_S3_ENDPOINT"], "s3", "cp",
+                        url, target], check=True, capture_output=True)
+    with open(target) as f:
+        return json.load(f)
+
+
+def run_task(runtime, spec, scratch):
+    result_path = os.path.join(scratch, "result.json")
+    env = dict(os.environ, PODFLOW_TASK=json.dumps(spec))
+    began = time.time()
+    began_mono = time.monotonic()
+    proc = subprocess.run([runtime, "--result", result_path], env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.monotonic() - began_mono
+    ended = time.time()
+    with open(result_path) as f:
+        result = json.load(f)
+    if proc.returncode != 0 or result.get("status") != "succeeded":
+        sys.exit(f"podflow-runtime failed: {result}\n{proc.stderr.decode(errors='replace')}")
+    return began, ended, wall, result
+
+
+def measure(runtime, datastore, repeat, scratch, label):
+    run = str(int(time.time() * 1000))
+    base = {"datastore": datastore, "flow": FLOW, "run": run, "workingDir": scratch}
+    start = dict(base, step="start", task="start", attempt=0, command=["sh", "-c", WRITE_INPUTS],
+                 workDir=os.path.join(scratch, "work", "start"))
+    run_task(runtime, start, scratch)
+    samples = []
+    for attempt in range(repeat):
+        spec = dict(base, step="work", task="work", attempt=attempt,
+                    command=["sh", "-c", WRITE_OUTPUTS],
+                    parents=[{"step": "start", "prefix": [], "attempts": {"start": 0}}],
+                    workDir=os.path.join(scratch, "work", f"work-{attempt}"))
+        began, ended, wall, result = run_task(runtime, spec, scratch)
+        manifest = read_manifest(datastore, result["manifest"], scratch)
+        if sorted(manifest["artifacts"]) != ["a", "b", "x", "y", "z"]:
+            sys.exit(f"unexpected artifacts: {sorted(manifest['artifacts'])}")
+        timings = result["timings"]
+        startup = (parse_time(manifest["startedAt"]) - began) * 1000
+        samples.append({
+            "startup": startup,
+            "prepare": timings["prepareMs"],
+            "to command": startup + timings["prepareMs"],
+            "command": timings["commandMs"],
+            "commit": timings["commitMs"],
+            "after": (ended - parse_time(manifest["finishedAt"])) * 1000,
+            "overhead": wall * 1000 - timings["commandMs"],
+            "wall": wall * 1000,
+        })
+    direct = []
+    env = dict(os.environ, PODFLOW_ATTEMPT="0", PODFLOW_OUTPUTS=os.path.join(scratch, "direct"))
+    os.makedirs(env["PODFLOW_OUTPUTS"], exist_ok=True)
+    for _ in range(repeat):
+        began = time.monotonic()
+        subprocess.run(["sh", "-c", WRITE_OUTPUTS], env=env, check=True)
+        direct.append((time.monotonic() - began) * 1000)
+
+    def pct(values, p):
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+    print(f"\n{label}: {repeat} attempts, load average {os.getloadavg()[0]:.2f} at the end")
+    print("| ms per task | min | median | p95 | max |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    rows = [(key, [s[key] for s in samples]) for key in samples[0]] + [("direct `sh -c`", direct)]
+    for key, values in rows:
+        print(f"| {key} | {min(values):.1f} | {statistics.median(values):.1f} "
+              f"| {pct(values, 95):.1f} | {max(values):.1f} |")
+    return samples
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runtime", default=os.path.join(ROOT, "build", "bin", "podflow-runtime"))
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--datastore", choices=["local", "s3", "both"], default="both")
+    parser.add_argument("--json", help="also write every sample to this file")
+    args = parser.parse_args()
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    print(f"podflow-runtime {args.runtime} (commit {commit}), {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.2f} at the start")
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="podflow-runtime-cost-") as scratch:
+        if args.datastore in ("local", "both"):
+            out["local"] = measure(args.runtime, os.path.join(scratch, "store"), args.repeat,
+                                   scratch, "local datastore")
+        if args.datastore in ("s3", "both"):
+            if not os.environ.get("PODFLOW_S3_ENDPOINT"):
+                print("\nS3: skipped, no PODFLOW_S3_ENDPOINT (source $PODFLOW_CLUSTER_DIR/env "
+                      "after tests/cluster/up)")
+            else:
+                bucket = os.environ.get("PODFLOW_S3_BUCKET", "podflow-test")
+                prefix = f"runtime-cost-{int(time.time())}"
+                out["s3"] = measure(args.runtime, f"s3://{bucket}/{prefix}", args.repeat,
+                                    scratch, f"S3 datastore s3://{bucket}/{prefix} "
+                                    f"({os.environ['PODFLOW_S3_ENDPOINT']})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
