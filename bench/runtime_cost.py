@@ -15,7 +15,9 @@ per attempt (so each stores 3 new blobs). Measured per attempt:
              the manifest)
   after      the manifest's finishedAt to the runtime's exit (result file, teardown)
   overhead   the whole process's wall time minus commandMs
-  direct     for comparison: the same `sh -c` command spawned directly (its wall time)
+  wall       the runtime process's wall time, spawn to exit
+  CPU        user + sys of the runtime and its command (os.wait4), less sensitive to the load
+  direct     for comparison: the same `sh -c` command spawned directly (wall time and CPU)
 Timings from the runtime are whole milliseconds (prepareMs, commandMs, commitMs) and the
 manifest's times are RFC 3339 with milliseconds, so single values are +-1 ms; the summaries
 (min / median / p95 / max) over many attempts are what count.
@@ -54,17 +56,16 @@ def read_manifest(datastore, key, scratch):
     if not datastore.startswith("s3://"):
         with open(os.path.join(datastore, key)) as f:
             return json.load(f)
-    # S3: read it with podflow's own client (`podflow-s3-bench get`) when built, else the awscli.
-    target = os.path.join(scratch, "manifest.json")
+    # S3: read it with podflow's own client (`podflow-s3-bench cat`) when built, else the awscli.
     bench = os.path.join(ROOT, "build", "bin", "podflow-s3-bench")
-    url = datastore.rstrip("/") + "/" + key
     if os.path.exists(bench):
-        subprocess.run([bench, "get", url, target], check=True, capture_output=True)
+        text = subprocess.run([bench, "cat", datastore, key], check=True,
+                              capture_output=True).stdout
     else:
-        subprocess.run(["aws", "--endpoint-url", os.environ["PODFLOW_S3_ENDPOINT"], "s3", "cp",
-                        url, target], check=True, capture_output=True)
-    with open(target) as f:
-        return json.load(f)
+        text = subprocess.run(["aws", "--endpoint-url", os.environ["PODFLOW_S3_ENDPOINT"], "s3",
+                               "cp", datastore.rstrip("/") + "/" + key, "-"], check=True,
+                              capture_output=True).stdout
+    return json.loads(text)
 
 
 def run_task(runtime, spec, scratch):
@@ -72,15 +73,18 @@ def run_task(runtime, spec, scratch):
     env = dict(os.environ, PODFLOW_TASK=json.dumps(spec))
     began = time.time()
     began_mono = time.monotonic()
-    proc = subprocess.run([runtime, "--result", result_path], env=env, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([runtime, "--result", result_path], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - began_mono
     ended = time.time()
     with open(result_path) as f:
         result = json.load(f)
     if proc.returncode != 0 or result.get("status") != "succeeded":
-        sys.exit(f"podflow-runtime failed: {result}\n{proc.stderr.decode(errors='replace')}")
-    return began, ended, wall, result
+        sys.exit(f"podflow-runtime failed (exit {proc.returncode}): {result}")
+    return began, ended, wall, (usage.ru_utime + usage.ru_stime) * 1000, result
 
 
 def measure(runtime, datastore, repeat, scratch, label):
@@ -95,7 +99,7 @@ def measure(runtime, datastore, repeat, scratch, label):
                     command=["sh", "-c", WRITE_OUTPUTS],
                     parents=[{"step": "start", "prefix": [], "attempts": {"start": 0}}],
                     workDir=os.path.join(scratch, "work", f"work-{attempt}"))
-        began, ended, wall, result = run_task(runtime, spec, scratch)
+        began, ended, wall, cpu, result = run_task(runtime, spec, scratch)
         manifest = read_manifest(datastore, result["manifest"], scratch)
         if sorted(manifest["artifacts"]) != ["a", "b", "x", "y", "z"]:
             sys.exit(f"unexpected artifacts: {sorted(manifest['artifacts'])}")
@@ -110,14 +114,18 @@ def measure(runtime, datastore, repeat, scratch, label):
             "after": (ended - parse_time(manifest["finishedAt"])) * 1000,
             "overhead": wall * 1000 - timings["commandMs"],
             "wall": wall * 1000,
+            "CPU, runtime + command": cpu,
         })
-    direct = []
+    direct, direct_cpu = [], []
     env = dict(os.environ, PODFLOW_ATTEMPT="0", PODFLOW_OUTPUTS=os.path.join(scratch, "direct"))
     os.makedirs(env["PODFLOW_OUTPUTS"], exist_ok=True)
     for _ in range(repeat):
         began = time.monotonic()
-        subprocess.run(["sh", "-c", WRITE_OUTPUTS], env=env, check=True)
+        proc = subprocess.Popen(["sh", "-c", WRITE_OUTPUTS], env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
         direct.append((time.monotonic() - began) * 1000)
+        direct_cpu.append((usage.ru_utime + usage.ru_stime) * 1000)
 
     def pct(values, p):
         ordered = sorted(values)
@@ -126,7 +134,8 @@ def measure(runtime, datastore, repeat, scratch, label):
     print(f"\n{label}: {repeat} attempts, load average {os.getloadavg()[0]:.2f} at the end")
     print("| ms per task | min | median | p95 | max |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    rows = [(key, [s[key] for s in samples]) for key in samples[0]] + [("direct `sh -c`", direct)]
+    rows = [(key, [s[key] for s in samples]) for key in samples[0]] + [("direct `sh -c`", direct),
+                                                             ("CPU, direct `sh -c`", direct_cpu)]
     for key, values in rows:
         print(f"| {key} | {min(values):.1f} | {statistics.median(values):.1f} "
               f"| {pct(values, 95):.1f} | {max(values):.1f} |")
