@@ -95,16 +95,38 @@ def kubectl(env, *args, input=None, check=True, timeout=300):
 
 def apiserver_requests(env):
     """{(verb, resource, subresource): count} of apiserver_request_total."""
+    return apiserver_metrics(env)[0]
+
+
+def apiserver_metrics(env):
+    """apiserver_request_total and apiserver_request_duration_seconds sum/count, each as
+    {(verb, resource, subresource): value}."""
     text = kubectl(env, "get", "--raw", "/metrics", timeout=60).stdout
-    out = {}
+    families = {"apiserver_request_total": {}, "apiserver_request_duration_seconds_sum": {},
+                "apiserver_request_duration_seconds_count": {}}
     for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
+        name = line.split("{", 1)[0]
+        if name not in families:
             continue
         key, _, value = line.rpartition(" ")
-        labels = dict(part.split("=", 1) for part in _split_labels(key[len("apiserver_request_total{"):-1]))
+        labels = dict(part.split("=", 1) for part in _split_labels(key[len(name) + 1:-1]))
         k = (labels.get("verb", "?"), labels.get("resource", "?"), labels.get("subresource", ""))
+        out = families[name]
         out[k] = out.get(k, 0.0) + float(value)
-    return out
+    return (families["apiserver_request_total"], families["apiserver_request_duration_seconds_sum"],
+            families["apiserver_request_duration_seconds_count"])
+
+
+def mean_latency_ms(after, before, top=10):
+    """Mean server-side latency of the busiest non-WATCH (verb, resource) during the run."""
+    (_, s1, c1), (_, s0, c0) = after, before
+    rows = []
+    for k, count in c1.items():
+        n = count - c0.get(k, 0.0)
+        if n > 0 and k[0] not in ("WATCH", "WATCHLIST", "CONNECT"):
+            rows.append((n, k, (s1[k] - s0.get(k, 0.0)) / n * 1000))
+    rows.sort(reverse=True)
+    return {f"{v} {r}{'/' + s if s else ''}": round(ms, 1) for n, (v, r, s), ms in rows[:top]}
 
 
 def _split_labels(text):
@@ -126,6 +148,22 @@ def requests_delta(after, before):
     d = {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
     top = sorted(d.items(), key=lambda kv: -kv[1])
     return int(sum(d.values())), {f"{v} {r}{'/' + s if s else ''}": int(n) for (v, r, s), n in top[:12]}
+
+
+def operator_summary(before, after):
+    """podflow-operator's own view: its requests, reconciles, retries, client rate-limiter wait, queue waits."""
+    S, D, G = operator_kwok.samples, operator_kwok.delta, operator_kwok.group
+
+    def per_controller(family, suffix=""):
+        return {c: round(sum(D(S(after, f"{family}_{c}{suffix}"), S(before, f"{family}_{c}{suffix}")).values()), 1)
+                for c in ("flow", "flowrun", "task")}
+    requests = D(S(after, "podflow_kube_requests_total"), S(before, "podflow_kube_requests_total"))
+    return {"requests": int(sum(requests.values())), "by_verb": G(requests, "verb"),
+            "reconciles": per_controller("podflow_reconciles_total"),
+            "workqueue_retries": per_controller("podflow_workqueue_retries_total"),
+            "queue_wait_s": per_controller("podflow_workqueue_queue_duration_seconds", "_sum"),
+            "rate_limiter_wait_s": round(sum(D(S(after, "podflow_kube_rate_limiter_wait_seconds_sum"),
+                                               S(before, "podflow_kube_rate_limiter_wait_seconds_sum")).values()), 1)}
 
 
 def stamp(text):
@@ -210,8 +248,22 @@ def wait_for(what, predicate, timeout):
     raise RuntimeError(f"timed out waiting for {what}")
 
 
+def argo_crds_dir():
+    modcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True).stdout.strip()
+    return os.path.join(modcache, f"github.com/argoproj/argo-workflows/v3@{ARGO_VERSION}/manifests/base/crds/minimal")
+
+
+def ensure_argo_crds(env):
+    """The module's own minimal CRDs (manifests/base/crds/minimal, as the quick-start install uses)."""
+    if kubectl(env, "get", "crd", "workflows.argoproj.io", check=False).returncode == 0:
+        return
+    kubectl(env, "apply", "--server-side", "-k", argo_crds_dir())
+    kubectl(env, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s")
+
+
 class ArgoController:
     def __init__(self, env, ns, binary, flags, log_dir):
+        ensure_argo_crds(env)
         self.metrics_port = free_port()
         config = {"metricsConfig": {"enabled": True, "port": self.metrics_port, "secure": False},
                   "telemetryConfig": {"enabled": False}}
@@ -265,6 +317,10 @@ def one_run(system, n, parallelism, args, log_dir):
             wait_for("the Flow to be valid", lambda: (harness.condition(harness.get("flow", name), "Valid") or {})
                      .get("status") == "True", 60)
             controller_pid = operator.process.pid
+            binary = operator.command[0]
+            st = os.stat(binary)
+            result["operator_binary"] = {"path": binary, "mtime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                st.st_mtime)), "size": st.st_size}
             create = flowrun_json(name, n, parallelism)
             kind, wait = "flowrun", "--for=jsonpath={.status.phase}=Succeeded"
         else:
@@ -286,18 +342,21 @@ def one_run(system, n, parallelism, args, log_dir):
         # idle rate of the cluster, then the run
         idle0, t_idle = apiserver_requests(env), time.monotonic()
         time.sleep(args.idle)
-        before = apiserver_requests(env)
+        before_all = apiserver_metrics(env)
+        before = before_all[0]
         result["idle_requests_per_s"] = round(sum(before.values()) - sum(idle0.values()), 0) / (
             time.monotonic() - t_idle)
         result["idle_requests_per_s"] = round(result["idle_requests_per_s"], 1)
         cpu_before = {c: proc_cpu(p) for c, p in pids.items()} | {"controller": proc_cpu(controller_pid)}
         rss_before = proc_status(controller_pid, "VmRSS")
+        operator_before = operator.metrics() if system == "podflow" else None
         started = time.monotonic()
         kubectl(env, "-n", ns, "create", "-f", "-", input=create)
         done = kubectl(env, "-n", ns, "wait", f"{kind}/{name}", wait, f"--timeout={args.timeout}s",
                        check=False, timeout=args.timeout + 60)
         elapsed = time.monotonic() - started
-        after = apiserver_requests(env)
+        after_all = apiserver_metrics(env)
+        after = after_all[0]
         cpu_after = {c: proc_cpu(p) for c, p in pids.items()} | {"controller": proc_cpu(controller_pid)}
         result["ok"] = done.returncode == 0
         result["seconds"] = round(elapsed, 1)
@@ -306,6 +365,7 @@ def one_run(system, n, parallelism, args, log_dir):
         result["requests_per_task"] = round(total / n, 2)
         result["requests_idle_share"] = round(result["idle_requests_per_s"] * elapsed)
         result["requests_top"] = top
+        result["apiserver_latency_ms"] = mean_latency_ms(after_all, before_all)
         result["controller_cpu_s"] = round(cpu_after["controller"] - cpu_before["controller"], 1)
         result["component_cpu_s"] = {c: round(cpu_after[c] - cpu_before[c], 1) for c in pids
                                      if cpu_after[c] is not None and cpu_before[c] is not None}
@@ -323,6 +383,7 @@ def one_run(system, n, parallelism, args, log_dir):
             result["status_bytes"] = len(json.dumps(status, separators=(",", ":")))
             result["tasks"] = status.get("tasks")
             result["operator_log"] = operator.log_path
+            result["operator"] = operator_summary(operator_before, operator.metrics())
             zero = stamp(json.loads(obj)["metadata"]["creationTimestamp"])
         elif system == "job":
             result["job_status"] = {k: status.get(k) for k in ("succeeded", "failed", "startTime", "completionTime")}
@@ -352,12 +413,15 @@ def one_run(system, n, parallelism, args, log_dir):
 def summarize(rows):
     groups = {}
     for r in rows:
-        groups.setdefault((r["n"], str(r["parallelism"]), r["system"]), []).append(r)
+        if r.get("excluded"):  # set by hand in the results file, with the reason
+            continue
+        system = r["system"] + (f" ({r['variant']})" if r.get("variant") else "")
+        groups.setdefault((r["n"], str(r["parallelism"]), system), []).append(r)
     print("| N | parallelism | system | runs (ok) | seconds min / median / max | requests/task min / med / max |"
           " controller CPU s min / med / max | controller peak RSS MiB min / med / max |")
     print("|---|---|---|---|---|---|---|---|")
     order = {"podflow": 0, "job": 1, "argo": 2}
-    for key in sorted(groups, key=lambda k: (k[0], k[1] != "16", order.get(k[2], 9))):
+    for key in sorted(groups, key=lambda k: (k[0], k[1] != "16", order.get(k[2].split()[0], 9), k[2])):
         runs = groups[key]
         ok = [r for r in runs if r.get("ok")]
 
