@@ -186,15 +186,33 @@ int run(const Options& options, const sigset_t& stop_signals) {
   flowruns.set_transform(trim);
   tasks.set_transform([trim](nlohmann::json& task) {
     trim(task);
-    if (task.contains("spec")) task["spec"].erase("runtime");
+    if (!task.contains("spec")) return;
+    // What the pod gets from these, build_pod reads from the fence write's answer.
+    for (const char* field : {"runtime", "labels", "annotations", "tolerations", "secrets"}) {
+      task["spec"].erase(field);
+    }
   });
   pods.set_transform([trim](nlohmann::json& pod) {
     trim(pod);
+    pod["metadata"].erase("annotations");
     nlohmann::json kept = nlohmann::json::object();
     for (const char* field : {"nodeName", "activeDeadlineSeconds"}) {
       if (pod["spec"].contains(field)) kept[field] = pod["spec"][field];
     }
     pod["spec"] = std::move(kept);
+    if (!pod.contains("status")) return;
+    auto& status = pod["status"];
+    for (const char* field : {"podIP", "podIPs", "hostIP", "hostIPs", "qosClass"}) {
+      status.erase(field);
+    }
+    for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+      if (!status.contains(list)) continue;
+      for (auto& container : status[list]) {
+        for (const char* field : {"image", "imageID", "containerID", "volumeMounts", "user"}) {
+          container.erase(field);
+        }
+      }
+    }
   });
   tasks.add_index(reconcile::kOwnerIndex, kube::owner_uid_index);
   pods.add_index(reconcile::kOwnerIndex, kube::owner_uid_index);
