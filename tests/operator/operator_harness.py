@@ -248,6 +248,17 @@ def flow_document(name, steps, spec_extra="", run=None):
     return text
 
 
+def foreach_steps(items, work_command, work_extra=""):
+    """The steps of start (a foreach over `items`, a JSON list) -> work -> join -> end.
+    `work_command` is YAML for the work step's command; `work_extra` more YAML lines of it."""
+    extra = "".join(f"  {line}\n" for line in work_extra.splitlines() if line)
+    return (f"- name: start\n  command: [sh, -c, \"echo '{json.dumps(items)}' > $PODFLOW_OUTPUTS/items\"]\n"
+            "  foreach: items\n  next: [work]\n"
+            f"- name: work\n  command: {work_command}\n{extra}  next: [join]\n"
+            '- name: join\n  join: true\n  command: ["true"]\n  next: [end]\n'
+            '- name: end\n  command: ["true"]\n')
+
+
 def main(tests):
     """Runs each test function (name -> fn()) in order; exit code 1 on the first failure."""
     selected = sys.argv[1:]

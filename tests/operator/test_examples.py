@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from operator_harness import OperatorTest, expect, flow_document, main
+from operator_harness import OperatorTest, expect, flow_document, foreach_steps, main
 
 
 def no_tasks_or_pods(t, run):
@@ -51,21 +51,7 @@ def delete_running():
     with OperatorTest("delete-running") as t:
         t.start_operator()
         marker = os.path.join(t.dir, "still-running")
-        steps = f"""
-- name: start
-  command: [sh, -c, "echo '[1,2,3]' > $PODFLOW_OUTPUTS/items"]
-  foreach: items
-  next: [work]
-- name: work
-  command: [sh, -c, "touch {marker}.$PODFLOW_SPLIT_INDEX; sleep 600"]
-  next: [join]
-- name: join
-  join: true
-  command: ["true"]
-  next: [end]
-- name: end
-  command: ["true"]
-"""
+        steps = foreach_steps([1, 2, 3], f'[sh, -c, "touch {marker}.$PODFLOW_SPLIT_INDEX; sleep 600"]')
         t.apply(flow_document("sleepy", steps, run={"flowRef": {"name": "sleepy"}}))
         t.wait_until("three sleeping splits", lambda: len(
             [p for p in t.items("pods", selector="podflow.dev/step=work") if p["status"].get("phase") == "Running"]) == 3,

@@ -3,12 +3,11 @@ resources (cpu, memory in MB and as a quantity, disk, gpu and its vendor), a ste
 node (Pending with the scheduler's reason in the Task and FlowRun status), maxWorkers measured
 from the steps' own start and end times, and maxNumSplits (101 splits fail by default with the
 message, and pass with maxNumSplits 200)."""
-import json
 import os
 import re
 from decimal import Decimal
 
-from operator_harness import OperatorTest, expect, flow_document, main
+from operator_harness import OperatorTest, expect, flow_document, foreach_steps, main
 
 
 def container(pod):
@@ -133,21 +132,8 @@ def max_workers():
     with OperatorTest("maxworkers") as t:
         t.start_operator()
         trace = os.path.join(t.dir, "trace")
-        steps = f"""
-- name: start
-  command: [sh, -c, "echo '[0,1,2,3,4,5,6,7,8,9,10,11]' > $PODFLOW_OUTPUTS/items"]
-  foreach: items
-  next: [work]
-- name: work
-  command: [sh, -c, "echo start $(date +%s%N) >> {trace}; sleep 1.5; echo end $(date +%s%N) >> {trace}"]
-  next: [join]
-- name: join
-  join: true
-  command: ["true"]
-  next: [end]
-- name: end
-  command: ["true"]
-"""
+        steps = foreach_steps(list(range(12)), f'[sh, -c, "echo start $(date +%s%N) >> {trace}; '
+                                               f'sleep 1.5; echo end $(date +%s%N) >> {trace}"]')
         t.apply(flow_document("workers", steps, run={"flowRef": {"name": "workers"}, "maxWorkers": 3}))
         t.wait_flowrun("workers", "Succeeded", timeout=180)
         events = []
@@ -167,23 +153,7 @@ def max_workers():
 def max_num_splits():
     with OperatorTest("maxnumsplits") as t:
         t.start_operator()
-        items = json.dumps(list(range(101)))
-        steps = f"""
-- name: start
-  command: [sh, -c, "echo '{items}' > $PODFLOW_OUTPUTS/items"]
-  foreach: items
-  next: [work]
-- name: work
-  command: ["true"]
-  resources: {{cpu: "100m", memory: 64}}
-  next: [join]
-- name: join
-  join: true
-  command: ["true"]
-  next: [end]
-- name: end
-  command: ["true"]
-"""
+        steps = foreach_steps(list(range(101)), '["true"]', 'resources: {cpu: "100m", memory: 64}')
         t.apply(flow_document("wide", steps, run={"flowRef": {"name": "wide"}}))
         run = t.wait_flowrun("wide", "Failed", timeout=120)
         failed = t.condition(run, "Failed")

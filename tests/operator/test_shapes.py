@@ -34,11 +34,16 @@ def local_manifests(name, text):
                    capture_output=True)
     runs = [d for d in os.listdir(os.path.join(store, name)) if d not in ("data",) and not d.startswith("_")]
     expect(len(runs) == 1, f"local run of {name}: runs {runs}")
+    return read_manifests(os.path.join(store, name, runs[0]))
+
+
+def read_manifests(root):
+    """{step/task: {artifact: sha256}} of every manifest.json below root."""
     manifests = {}
-    root = os.path.join(store, name, runs[0])
     for dirpath, _, files in os.walk(root):
         if "manifest.json" in files:
-            manifest = json.load(open(os.path.join(dirpath, "manifest.json")))
+            with open(os.path.join(dirpath, "manifest.json")) as f:
+                manifest = json.load(f)
             manifests[f"{manifest['step']}/{manifest['task']}"] = {
                 k: v["sha256"] for k, v in manifest["artifacts"].items()}
     return manifests
@@ -50,13 +55,7 @@ def s3_manifests(t, name, run_id):
     subprocess.run(["aws", "--endpoint-url", t.env["PODFLOW_S3_ENDPOINT"], "s3", "cp", "--recursive",
                     f"s3://{bucket}/{t.ns}/{name}/{run_id}/", target, "--exclude", "*", "--include",
                     "*manifest.json"], check=True, capture_output=True, env=t.env)
-    manifests = {}
-    for dirpath, _, files in os.walk(target):
-        if "manifest.json" in files:
-            manifest = json.load(open(os.path.join(dirpath, "manifest.json")))
-            manifests[f"{manifest['step']}/{manifest['task']}"] = {
-                k: v["sha256"] for k, v in manifest["artifacts"].items()}
-    return manifests
+    return read_manifests(target)
 
 
 def shapes():
