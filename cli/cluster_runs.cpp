@@ -113,8 +113,10 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
       // Live, or the datastore had nothing: the pod's log (stdout and stderr together).
       try {
         const auto pod = client.get(kube::resources::pods(), namespace_, kube::name_of(entry));
-        const bool same_attempt = pod && (*pod)["metadata"]["labels"].value(
-                                             "podflow.dev/attempt", "") == std::to_string(chosen);
+        const bool same_attempt =
+            pod &&
+            (*pod)["metadata"].value("labels", json::object()).value("podflow.dev/attempt", "") ==
+                std::to_string(chosen);
         if (same_attempt) {
           std::cout << client.pod_log(namespace_, kube::name_of(entry));
           shown = true;

@@ -23,7 +23,9 @@ std::string current_kube_user(kube::Client& client) {
     const json review = client.request(
         "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {},
         json{{"apiVersion", "authentication.k8s.io/v1"}, {"kind", "SelfSubjectReview"}});
-    return review["status"]["userInfo"].value("username", "unknown");
+    return review.value("status", json::object())
+        .value("userInfo", json::object())
+        .value("username", "unknown");
   } catch (const std::exception&) {
     return "unknown";  // an old server, or no right to ask
   }

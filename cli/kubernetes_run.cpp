@@ -24,7 +24,9 @@ using nlohmann::json;
 constexpr int kExitInterrupted = 130;
 
 std::string condition_message(const json& run, const std::string& type) {
-  for (const auto& condition : run["status"].value("conditions", json::array())) {
+  // A FlowRun the operator has not seen yet has no status at all.
+  const json status = run.value("status", json::object());
+  for (const auto& condition : status.value("conditions", json::array())) {
     if (condition.value("type", "") == type) return condition.value("message", "");
   }
   return "";
