@@ -51,7 +51,7 @@ out=$(render --set s3.credentials.accessKeyId=k --set s3.credentials.secretAcces
 m=$(render --set metrics.serviceMonitor.enabled=true)
 grep -q 'kind: ServiceMonitor' <<<"$m" || fail "ServiceMonitor not rendered when enabled"
 m=$(render --set metrics.enabled=false)
-grep -A1 -- '- --metrics-bind-address$' <<<"$m" | grep -qx '            - ""' || fail "metrics.enabled=false must turn /metrics off"
+grep -q -- '- --metrics-bind-address=0 ' <<<"$m" || fail "metrics.enabled=false must turn /metrics off"
 grep -q 'kind: Service$' <<<"$m" && fail "metrics Service while metrics are off"
 m=$(render --set operator.cpuLimits=true --set image.digest=sha256:0123 --set 'operator.extraArgs={--grace-seconds=30}')
 grep -q -- '- --cpu-limits$' <<<"$m" && grep -q 'image: "podflow/podflow@sha256:0123"' <<<"$m" &&
