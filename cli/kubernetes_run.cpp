@@ -10,7 +10,6 @@
 #include "cli/flow_file.hpp"
 #include "cli/kube_session.hpp"
 #include "flow/lint.hpp"
-#include "flow/parameters.hpp"
 #include "flow/yaml_value.hpp"
 #include "operator/kube/kube_client.hpp"
 #include "operator/kube/kube_config.hpp"
@@ -50,16 +49,8 @@ int run_on_kubernetes(const RunOptions& options, const WithOptions& with, bool d
     return 1;
   }
   const flow::FlowSpec& flow = *loaded.flow;
-  bool usable = true;
-  const flow::ResolvedParameters parameters = flow::resolve_parameters(flow, options.parameters);
-  for (const auto& problem : parameters.problems) {
-    std::cerr << "podflow: " << problem << "\n";
-    usable = false;
-  }
-  if (options.max_workers < 1 || options.max_num_splits < 1) {
-    std::cerr << "podflow: --max-workers and --max-num-splits must be at least 1\n";
-    usable = false;
-  }
+  std::map<std::string, std::string> parameters;  // checked here; the operator resolves them again
+  bool usable = check_run_options(flow, options, parameters);
   json document = flow::flow_document_json(loaded.text);
   if (!with.overrides.empty()) {
     // The overrides read like spec.defaults: check them with the flow's own decoder.

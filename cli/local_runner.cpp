@@ -553,21 +553,11 @@ std::string default_datastore() {
   return ".podflow";
 }
 
-int run_locally(const RunOptions& options) {
-  const LoadedFlow loaded = load_flow_file(options.flow_path);
-  if (!loaded.flow) {
-    for (const auto& message : loaded.messages) std::cerr << message << "\n";
-    return 1;
-  }
-  const flow::FlowSpec& flow = *loaded.flow;
+bool check_run_options(const flow::FlowSpec& flow, const RunOptions& options,
+                       std::map<std::string, std::string>& parameter_values) {
   bool usable = true;
-  const flow::ResolvedParameters parameters = flow::resolve_parameters(flow, options.parameters);
+  flow::ResolvedParameters parameters = flow::resolve_parameters(flow, options.parameters);
   for (const auto& problem : parameters.problems) {
-    std::cerr << "podflow: " << problem << "\n";
-    usable = false;
-  }
-  for (const auto& problem :
-       check_fits(flow, options.overrides, this_machine(), options.flow_path)) {
     std::cerr << "podflow: " << problem << "\n";
     usable = false;
   }
@@ -579,10 +569,28 @@ int run_locally(const RunOptions& options) {
     std::cerr << "podflow: --max-num-splits must be at least 1\n";
     usable = false;
   }
+  parameter_values = std::move(parameters.values);
+  return usable;
+}
+
+int run_locally(const RunOptions& options) {
+  const LoadedFlow loaded = load_flow_file(options.flow_path);
+  if (!loaded.flow) {
+    for (const auto& message : loaded.messages) std::cerr << message << "\n";
+    return 1;
+  }
+  const flow::FlowSpec& flow = *loaded.flow;
+  std::map<std::string, std::string> parameters;
+  bool usable = check_run_options(flow, options, parameters);
+  for (const auto& problem :
+       check_fits(flow, options.overrides, this_machine(), options.flow_path)) {
+    std::cerr << "podflow: " << problem << "\n";
+    usable = false;
+  }
   if (!usable) return 1;
   try {
     auto store = datastore::open_datastore(options.datastore);
-    LocalRun run(options, flow, loaded.text, parameters.values, *store);
+    LocalRun run(options, flow, loaded.text, parameters, *store);
     return run.execute();
   } catch (const datastore::StoreError& error) {
     std::cerr << "podflow: datastore: " << error.what() << "\n";

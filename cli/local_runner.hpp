@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,12 @@ struct RunOptions {
 // Runs the flow and returns the process exit code: 0 when the run succeeded, 1 when it failed or
 // could not start (with messages on stderr), 130 when it was interrupted.
 int run_locally(const RunOptions& options);
+
+// The checks every `podflow run` makes before anything starts, each problem printed on stderr:
+// the parameters against the flow's declarations, --max-workers and --max-num-splits. Fills the
+// value of every declared parameter; false when the run cannot start.
+bool check_run_options(const flow::FlowSpec& flow, const RunOptions& options,
+                       std::map<std::string, std::string>& parameter_values);
 
 // The datastore directory when --datastore is not given: $PODFLOW_DATASTORE, else ./.podflow
 // (Metaflow keeps its local datastore in ./.metaflow).
