@@ -33,8 +33,9 @@ def fanout_with_kubernetes():
         run = runs[0]
         expect(run["spec"]["maxWorkers"] == 4 and run["spec"]["maxNumSplits"] == 1000, f"spec {run['spec']}")
         expect(run["spec"]["overrides"] == {"namespace": t.ns, "resources": {"cpu": 1}}, f"overrides {run['spec']}")
-        expect(run["metadata"]["annotations"]["podflow.dev/user"] == "kubernetes-admin"
-               or run["metadata"]["annotations"]["podflow.dev/user"], "the user is recorded")
+        user = run["metadata"].get("annotations", {}).get("podflow.dev/user", "")
+        expect(user not in ("", "unknown") and run["metadata"]["labels"].get("podflow.dev/user"),
+               f"the kubeconfig's user is recorded as annotation and label: {run['metadata']}")
         pod = t.get("pod", f"{run['metadata']['name']}.square.7")
         expect(pod["spec"]["containers"][0]["resources"]["requests"]["cpu"] == "1",
                "--with kubernetes:cpu=1 raised the steps' 100m to 1 core")
