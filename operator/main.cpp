@@ -179,7 +179,7 @@ int run(const Options& options, const sigset_t& stop_signals) {
       std::string(reconcile::kManagedByLabel) + "=" + reconcile::kManagedByValue;
   reconcile::ScopedCache pods(client, kube::resources::pods(), options.namespaces, pod_watch);
   // The caches keep what the reconcilers read, no more: at 100,000 tasks every byte counts.
-  // managedFields are never read; a Task's runtime spec is read from the fence write's answer;
+  // managedFields are never read; a Task's runtime spec only until the Task has a status;
   // of a Pod's spec only the node and the deadline are.
   auto trim = [](nlohmann::json& object) { object["metadata"].erase("managedFields"); };
   flows.set_transform(trim);
@@ -187,7 +187,9 @@ int run(const Options& options, const sigset_t& stop_signals) {
   tasks.set_transform([trim](nlohmann::json& task) {
     trim(task);
     if (!task.contains("spec")) return;
-    // What the pod gets from these, build_pod reads from the fence write's answer.
+    // A new Task's first pod is built from the cache; a retry's from the fence write's answer.
+    const bool new_task = !task.contains("status") || task["status"].value("phase", "").empty();
+    if (new_task) return;
     for (const char* field : {"runtime", "labels", "annotations", "tolerations", "secrets"}) {
       task["spec"].erase(field);
     }

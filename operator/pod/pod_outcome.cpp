@@ -428,6 +428,17 @@ PodOutcome observe_pod(const json& pod, const json& task) {
   } else {
     outcome = pending(pod, task, container);
   }
+  if (outcome.phase == AttemptPhase::Failed && outcome.reason == "Stopped" &&
+      at(pod, {"metadata", "deletionTimestamp"})) {
+    // The runtime was stopped because someone deleted the pod (kubectl delete pod, a drain):
+    // the step did nothing wrong, so the attempt is retried like an evicted one.
+    outcome.reason = "PodDeleted";
+    outcome.retryable = true;
+    outcome.message =
+        "the pod was deleted while the step ran (kubectl delete pod, a node drain); "
+        "see its output with `kubectl logs " +
+        pod_name(pod) + "` while it exists";
+  }
 
   outcome.node_name = text_at(pod, {"spec", "nodeName"});
   outcome.start_time = text_at(pod, {"status", "startTime"});

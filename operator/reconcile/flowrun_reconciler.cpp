@@ -351,7 +351,7 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   flow::Planner& planner = *state->planner;
 
   // Feed the planner every final outcome it has not seen, and count.
-  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0;
+  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0, awaiting_pods = 0;
   std::string waiting_reason, waiting_message;
   for (const auto& task : owned) {
     state->expected.erase(kube::name_of(*task));
@@ -366,6 +366,7 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       ++running;
     } else {
       ++pending;
+      if (!context_.pods.get(kube::object_key(*task))) ++awaiting_pods;
       const std::string reason = task_status.value("reason", "");
       // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
       const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
@@ -394,7 +395,9 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   // Create the ready Tasks while fewer than maxWorkers are unfinished, a few requests at a time:
   // one create after another would pace a wide foreach at one API round trip per task.
   std::string creation_problem;
-  auto active = pending + running + static_cast<std::int64_t>(state->expected.size());
+  const auto expected = static_cast<std::int64_t>(state->expected.size());
+  const auto active = pending + running + expected;
+  awaiting_pods += expected;
   std::optional<kube::Action> later;
   struct Creation {
     flow::PlannedTask task;
@@ -405,9 +408,12 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   // A bounded batch per reconcile: the status (and the outcomes of finished Tasks) must not wait
   // for 10,000 creations; the rest follow in the next reconcile, queued at once.
   constexpr std::size_t kCreatesPerReconcile = 256;
-  while (planner.phase() == flow::RunPhase::Running &&
-         active + static_cast<std::int64_t>(batch.size()) < state->max_workers &&
-         !state->ready.empty() && batch.size() < kCreatesPerReconcile) {
+  const auto room = [&] {
+    const auto batched = static_cast<std::int64_t>(batch.size());
+    return active + batched < state->max_workers && awaiting_pods + batched < kMaxTasksAwaitingPods;
+  };
+  while (planner.phase() == flow::RunPhase::Running && room() && !state->ready.empty() &&
+         batch.size() < kCreatesPerReconcile) {
     const flow::PlannedTask& task = state->ready.front();
     std::string name;
     try {
@@ -506,15 +512,34 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   } else {
     set_condition(conditions, {"Running", true, "Started", ""}, generation, time);
   }
-  if (status != before) write_status(run, status);
+  if (status != before) {
+    json counts_aside = status, before_aside = before;
+    counts_aside.erase("tasks");
+    before_aside.erase("tasks");
+    const auto since = std::chrono::steady_clock::now() - state->last_status_write;
+    if (counts_aside == before_aside && since < kCountsWriteInterval) {
+      later = kube::Action::requeue_after(
+          std::chrono::duration_cast<std::chrono::milliseconds>(kCountsWriteInterval - since));
+    } else {
+      write_status(run, status);
+      state->last_status_write = std::chrono::steady_clock::now();
+    }
+  }
   if (finished) {
     if (status["phase"] == "Failed") stop_unfinished_tasks(owned);
     std::lock_guard lock(mutex_);
     states_.erase(key);
     return kube::Action::await_change();
   }
-  if (!later && batch.size() == kCreatesPerReconcile && !state->ready.empty()) {
-    later = kube::Action::requeue_after(std::chrono::milliseconds(1));
+  if (!state->ready.empty() && planner.phase() == flow::RunPhase::Running) {
+    std::optional<kube::Action> next;
+    if (batch.size() == kCreatesPerReconcile) {
+      next = kube::Action::requeue_after(std::chrono::milliseconds(1));
+    } else if (awaiting_pods + static_cast<std::int64_t>(batch.size()) >= kMaxTasksAwaitingPods) {
+      // Pods being created wake no FlowRun (their Tasks are not written): look again soon.
+      next = kube::Action::requeue_after(std::chrono::milliseconds(500));
+    }
+    if (next && (!later || *next->requeue < *later->requeue)) later = next;
   }
   return later.value_or(kube::Action::await_change());
 }

@@ -103,22 +103,34 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
   const json& task = *cached;
   const json status = task.value("status", json::object());
   const std::string phase = status.value("phase", "");
-  if (is_terminal_phase(phase)) return kube::Action::await_change();
+  if (is_terminal_phase(phase)) {
+    std::lock_guard lock(created_mutex_);
+    created_.erase(key);
+    return kube::Action::await_change();
+  }
   const std::int64_t attempt = status.value("attempt", std::int64_t{0});
   const std::string uid = kube::uid_of(task);
 
   const kube::ObjectPtr pod = context_.pods.get(key);
+  bool deleted_after_seen = false;
   {
     std::lock_guard lock(created_mutex_);
     auto created = created_.find(key);
     if (created != created_.end()) {
-      const bool seen = pod && pod_attempt(*pod) == created->second.first;
-      const bool old =
-          std::chrono::steady_clock::now() - created->second.second > std::chrono::seconds(30);
-      if (seen || old) {
+      CreatedPod& record = created->second;
+      if (pod && pod_attempt(*pod) == record.attempt) record.seen = true;
+      const bool old = std::chrono::steady_clock::now() - record.when > std::chrono::seconds(30);
+      if (record.attempt != attempt) {
         created_.erase(created);
-      } else if (!pod && created->second.first == attempt) {
-        return kube::Action::requeue_after(std::chrono::seconds(30));
+      } else if (!pod && record.seen) {
+        // Our pod of this attempt was there and is gone before the attempt ended (the Task's
+        // status may not have recorded it: its start is not written).
+        deleted_after_seen = true;
+        created_.erase(created);
+      } else if (!pod && !old) {
+        return kube::Action::requeue_after(std::chrono::seconds(30));  // its event is on its way
+      } else if (!pod) {
+        created_.erase(created);  // never seen in 30 s: create it again (or learn it exists)
       }
     }
   }
@@ -135,11 +147,25 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
     // The ordinary moments of a pod's start are not worth a write each (at 100,000 tasks every
     // request counts): the Task says Pending until the pod runs, ends, or needs a person.
     const auto ordinary = [](const std::string& reason) {
-      return reason == "CreatingPod" || reason == "Pending" || reason == "ContainerCreating";
+      return reason.empty() || reason == "CreatingPod" || reason == "Pending" ||
+             reason == "ContainerCreating";
     };
-    if (outcome.phase == pod::AttemptPhase::Pending && phase == "Pending" &&
-        ordinary(outcome.reason) && ordinary(status.value("reason", ""))) {
+    const bool quiet =
+        (phase.empty() || phase == "Pending") && ordinary(status.value("reason", ""));
+    if (outcome.phase == pod::AttemptPhase::Pending && quiet && ordinary(outcome.reason)) {
       return kube::Action::await_change();
+    }
+    // Nor is the start of a task that ends within seconds: Running is written once the pod has
+    // run for kRunningWriteDelay (a 1 s task is then one status write, its end).
+    if (outcome.phase == pod::AttemptPhase::Running && quiet) {
+      if (const auto started = kube::parse_time(outcome.start_time)) {
+        const auto due = *started + kRunningWriteDelay;
+        if (due > Clock::now()) {
+          return kube::Action::requeue_after(
+              std::chrono::duration_cast<std::chrono::milliseconds>(due - Clock::now()) +
+              std::chrono::milliseconds(50));
+        }
+      }
     }
     json next = status;
     next["attempt"] = attempt;
@@ -179,11 +205,19 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
           std::chrono::duration_cast<std::chrono::milliseconds>(*after - Clock::now()) +
           std::chrono::milliseconds(50));
     }
-  } else if (!status.value("podUID", "").empty()) {
+  } else if (deleted_after_seen || !status.value("podUID", "").empty()) {
     // This attempt's pod existed and is gone before it ended: deleted by someone, or evicted and
     // removed.
     write_status(task, after_failure(task, status, "PodDeleted",
                                      "the pod was deleted before the step finished", true));
+    return kube::Action::await_change();
+  }
+
+  if (phase.empty() && attempt == 0 && task["spec"].contains("runtime")) {
+    // A new Task's first pod needs no fence: the pod's name is the Task's, so a second create
+    // (from a stale cache or a second operator) gets AlreadyExists, and the cache keeps a Task's
+    // runtime spec until its status is first written.
+    create_pod(key, task, attempt);
     return kube::Action::await_change();
   }
 
@@ -199,19 +233,23 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
   next.erase("completionTime");
   next.erase("nodeName");
   next.erase("startTime");
-  const json stored = write_status(task, next);
+  create_pod(key, write_status(task, next), attempt);
+  return kube::Action::await_change();
+}
+
+void TaskReconciler::create_pod(const std::string& key, const json& task, std::int64_t attempt) {
   try {
     context_.client.create(kube::resources::pods(), kube::namespace_of(task),
-                           pod::build_pod(stored, attempt, context_.settings.pod));
+                           pod::build_pod(task, attempt, context_.settings.pod));
     std::lock_guard lock(created_mutex_);
-    created_[key] = {attempt, std::chrono::steady_clock::now()};
+    created_[key] = {attempt, std::chrono::steady_clock::now(), false};
   } catch (const kube::KubeError& error) {
     if (!kube::is_already_exists(error)) throw;  // it exists: its watch event wakes us
   } catch (const std::invalid_argument& error) {
-    write_status(stored,
-                 after_failure(stored, stored["status"], "InvalidTask", error.what(), false));
+    json status = task.value("status", json::object());
+    status["attempt"] = attempt;
+    write_status(task, after_failure(task, status, "InvalidTask", error.what(), false));
   }
-  return kube::Action::await_change();
 }
 
 }  // namespace podflow::reconcile

@@ -3,9 +3,14 @@
 // Kubernetes says: OOMKilled, DeadlineExceeded, Evicted, Unschedulable, ...); retries with a new
 // attempt per the step's policy.
 //
-// No attempt ever has two pods: a pod is created only right after a status write that succeeded
-// with the cached resourceVersion (so the decision was made on the latest Task), and the next
-// attempt's pod only after the previous one is gone (pods of one Task share its name).
+// No attempt ever has two pods: a retry's pod is created only right after a status write that
+// succeeded with the cached resourceVersion (so the decision was made on the latest Task), the
+// first attempt's pod only while the Task has no status at all, and the next attempt's pod only
+// after the previous one is gone (pods of one Task share its name).
+//
+// Writes per Task are few on purpose (each is a custom-resource write the API server pays for):
+// none when its first pod is created, none for the ordinary moments of a pod's start, Running
+// only after kRunningWriteDelay, and one for the end.
 #pragma once
 
 #include <chrono>
@@ -33,14 +38,24 @@ class TaskReconciler {
                                const std::string& reason, const std::string& message,
                                bool retryable);
   void delete_pod(const nlohmann::json& pod);
+  // Creates the attempt's pod from `task`, which must carry spec.runtime.
+  void create_pod(const std::string& key, const nlohmann::json& task, std::int64_t attempt);
+
+  // How long a pod runs before its Task is written Running.
+  static constexpr std::chrono::seconds kRunningWriteDelay{2};
 
   OperatorContext& context_;
   WriteTracker writes_;
-  // Pods created and not yet seen in the cache, by Task key: (attempt, when). Their watch event
-  // wakes the Task; until then a second create would only earn an AlreadyExists.
+  // The pods this process created, by Task key, until the Task ends: a pod that was seen and is
+  // gone was deleted (the Task's status may not say it ever had one); one not seen yet is on its
+  // way (a second create would only earn an AlreadyExists).
+  struct CreatedPod {
+    std::int64_t attempt;
+    std::chrono::steady_clock::time_point when;
+    bool seen;
+  };
   std::mutex created_mutex_;
-  std::unordered_map<std::string, std::pair<std::int64_t, std::chrono::steady_clock::time_point>>
-      created_;
+  std::unordered_map<std::string, CreatedPod> created_;
 };
 
 }  // namespace podflow::reconcile

@@ -143,5 +143,43 @@ def failing_step():
         expect(status["exitCode"] == 7 and status["phase"] == "Failed", f"the task: {status}")
 
 
+def deleted_pod():
+    """A pod deleted while its step runs is a failed attempt (PodDeleted), retried with a new pod:
+    deleted gracefully (the runtime is stopped and says so) or forcibly in its first seconds
+    (the pod is gone before the Task has written anything about it)."""
+    with OperatorTest("podgone") as t:
+        t.start_operator()
+        counter = os.path.join(t.dir, "attempts")
+        steps = f"""
+- name: start
+  command: [sh, -c, "n=$(cat {counter} 2>/dev/null || echo 0); echo $((n+1)) > {counter}; if [ $n -lt 2 ]; then sleep 60; else echo third attempt; fi"]
+  retry: {{times: 2, delaySeconds: 0}}
+  next: [end]
+- name: end
+  command: ["true"]
+"""
+        def started(n):
+            def check():
+                try:
+                    with open(counter) as f:
+                        return f.read().strip() == str(n)
+                except OSError:
+                    return False
+            t.wait_until(f"attempt {n - 1}'s step to start", check, timeout=60, interval=0.1)
+
+        t.apply(flow_document("gone", steps, run={"flowRef": {"name": "gone"}}))
+        started(1)
+        t.kubectl("delete", "pod", "gone.start", "--wait=false")
+        started(2)
+        t.kubectl("delete", "pod", "gone.start", "--grace-period=0", "--force", "--wait=false")
+        run = t.wait_flowrun("gone", "Succeeded", timeout=120)
+        status = t.get("task", "gone.start")["status"]
+        expect(status["attempt"] == 2 and status["phase"] == "Succeeded",
+               f"each deletion was a failed attempt, retried: {status}")
+        expect("third attempt" in t.kubectl("logs", "gone.start").stdout, "the retry ran the step")
+        events = t.kubectl("get", "events", "--field-selector", "involvedObject.name=gone.start").stdout
+        expect(events.count("PodDeleted") == 2, f"each deletion is an Event:\n{events}")
+        expect(run["status"]["tasks"]["succeeded"] == 2, f"counts: {run['status']['tasks']}")
+
 if __name__ == "__main__":
-    main([timeout_and_retry, invalid_flows, failing_step])
+    main([timeout_and_retry, invalid_flows, failing_step, deleted_pod])

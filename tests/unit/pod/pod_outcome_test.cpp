@@ -291,6 +291,26 @@ TEST_CASE("pod outcome: DeadlineExceeded says timed out with the step's timeoutS
   CHECK(contains(outcome.message, "raise timeoutSeconds"));
 }
 
+TEST_CASE("pod outcome: a pod deleted while its step ran is PodDeleted and retried") {
+  const json task = full_task();
+  json pod = terminated_pod(
+      task, "Failed", 143, "Error",
+      result_json(TaskStatus::killed, "stopped: podflow-runtime received SIGTERM", 143, false));
+  SUBCASE("without a deletionTimestamp it is the runtime's Stopped, not retried") {
+    const PodOutcome outcome = observe_pod(pod, task);
+    CHECK(outcome.reason == "Stopped");
+    CHECK_FALSE(outcome.retryable);
+  }
+  SUBCASE("with one it is PodDeleted, retried") {
+    pod["metadata"]["deletionTimestamp"] = "2026-11-21T22:00:00Z";
+    const PodOutcome outcome = observe_pod(pod, task);
+    CHECK(outcome.phase == AttemptPhase::Failed);
+    CHECK(outcome.reason == "PodDeleted");
+    CHECK(outcome.retryable);
+    CHECK(contains(outcome.message, "the pod was deleted while the step ran"));
+  }
+}
+
 TEST_CASE("pod outcome: Evicted keeps the kubelet's message and is retried") {
   const json task = full_task();
   const json pod = terminated_pod(task, "Failed", 137, "ContainerStatusUnknown", "",
