@@ -21,10 +21,10 @@
 #include "cli/flow_file.hpp"
 #include "cli/machine_check.hpp"
 #include "cli/progress_display.hpp"
-#include "cli/run_history.hpp"
 #include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
 #include "datastore/store_error.hpp"
+#include "datastore/task_attempts.hpp"
 #include "flow/parameters.hpp"
 #include "flow/planner.hpp"
 #include "runtime/task_result.hpp"
@@ -151,25 +151,12 @@ class LocalRun {
   // and asks the planner what is left.
   std::vector<flow::PlannedTask> resume(const std::string& previous) {
     std::vector<flow::TaskOutcome> done;
-    RunRecord old_run;
-    old_run.flow = flow_.name;
-    old_run.run = previous;
-    for (const auto& entry : list_task_attempts(store_, old_run)) {
-      // The task's committed attempt, if any: the latest attempt that has a manifest.
-      for (auto attempt = entry.attempts.rbegin(); attempt != entry.attempts.rend(); ++attempt) {
-        datastore::AttemptId id{flow_.name, previous, entry.step, entry.task, *attempt};
-        auto manifest = store_.read_manifest(id);
-        if (!manifest) continue;
-        manifest->id.run = record_.run;
-        store_.write_manifest(*manifest);
-        flow::TaskOutcome outcome{id.task, id.attempt, true, std::nullopt, true, ""};
-        if (manifest->foreach) {
-          outcome.split_count = static_cast<std::int64_t>(manifest->foreach->count);
-        }
-        done.push_back(outcome);
-        if (auto step = step_summary(id.step)) ++step->succeeded;
-        break;
-      }
+    const auto cloned = datastore::clone_committed_tasks(
+        store_, flow_.name, previous, record_.run,
+        [&](const std::string& step, const std::string&) { return step_summary(step) != nullptr; });
+    for (const auto& task : cloned.cloned) {
+      done.push_back({task.task, task.attempt, true, task.split_count, true, ""});
+      ++step_summary(task.step)->succeeded;
     }
     display_->note("podflow: resuming run " + previous + ": reusing " +
                    std::to_string(done.size()) + " successful task(s)");

@@ -5,6 +5,7 @@
 #include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
 #include "datastore/store_error.hpp"
+#include "datastore/task_attempts.hpp"
 
 namespace podflow::cli {
 namespace {
@@ -33,9 +34,9 @@ int show_logs(const std::string& datastore_root, const std::string& namespace_,
   }
   auto store = datastore::open_datastore(datastore_root);
   const RunRecord run = load_run(*store, run_id);
-  auto tasks = list_task_attempts(*store, run, step);
+  auto tasks = datastore::list_task_attempts(*store, run.flow, run.run, step);
   if (!task.empty()) {
-    std::erase_if(tasks, [&](const TaskAttempts& entry) { return entry.task != task; });
+    std::erase_if(tasks, [&](const datastore::TaskAttempts& entry) { return entry.task != task; });
   }
   if (tasks.empty()) {
     std::cerr << "podflow logs: run " << run_id << " has no logs for "
