@@ -41,6 +41,8 @@ IDENTIFIER = "^[a-z][a-z0-9_]*$"
 ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$"
 DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = DNS_LABEL[:-1] + "(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+# A run id: a FlowRun's status.runId (<name>-<uid prefix>) or a local run's number.
+RUN_ID = "^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
 RESERVED_STEP_NAMES = ["name", "next", "input", "index", "cmd"]
 
 
@@ -514,6 +516,14 @@ def flowrun_crd():
                 "run-wide step settings: any field of spec.defaults; resources take the larger "
                 "of step and override"
             ),
+            "resumeFrom": string(
+                MAX_NAME,
+                minLength=1,
+                pattern=RUN_ID,
+                description="the run id (status.runId) of an earlier run of the same flow in the "
+                "same datastore (Metaflow's origin run): its successful tasks are reused, the "
+                "rest run again (podflow resume RUN --with kubernetes)",
+            ),
         },
         "x-kubernetes-validations": [
             rule(
@@ -546,11 +556,18 @@ def flowrun_crd():
                 "type": "object",
                 "description": "counts of the Tasks created so far",
                 "properties": {
-                    name: integer(0)
-                    for name in ["total", "pending", "running", "succeeded", "failed"]
+                    **{
+                        name: integer(0)
+                        for name in ["total", "pending", "running", "succeeded", "failed"]
+                    },
+                    "cloned": integer(
+                        0,
+                        description="of succeeded, the tasks reused from spec.resumeFrom's run "
+                        "(they have no Task)",
+                    ),
                 },
             },
-            "conditions": conditions("Valid, Running, Succeeded, Failed"),
+            "conditions": conditions("Valid, Running, Succeeded, Failed, Resumed"),
         },
     }
     columns = [

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Flow's name rule, the FlowRun's and Task's CEL rules and defaults on a real API server: exactly one of flowRef and
-# flow; maxWorkers and maxNumSplits defaulted and at least 1; an inline flow is held to the Flow
+# flow; resumeFrom is a run id; maxWorkers and maxNumSplits defaulted and at least 1; an inline flow is held to the Flow
 # schema; spec is immutable (metadata and status still change); the same for a Task's spec.
 source "$(dirname "$0")/lib.sh"
 install_crds
@@ -36,6 +36,15 @@ run bad-inline "{flow: {steps: [{name: start, command: [echo], next: [end], retr
 expect_rejected "an inline flow with retry.times 9" "spec.flow.steps[0].retry.times"
 run twice "{flowRef: {name: bigsum}, parameters: [{name: size, value: '1'}, {name: size, value: '2'}]}"
 expect_rejected "a parameter given twice" "spec.parameters[1]: Duplicate value"
+run bad-resume "{flowRef: {name: bigsum}, resumeFrom: '../bigsum-1f2e3d4c'}"
+expect_rejected "a resumeFrom that is no run id" "spec.resumeFrom"
+run resumed "{flowRef: {name: bigsum}, resumeFrom: bigsum-1f2e3d4c}"
+[ "$RC" = 0 ] || fail "a FlowRun with resumeFrom was rejected: $OUT"
+set +e
+OUT=$(kubectl patch fr resumed -n "$NS" --type=merge -p '{"spec":{"resumeFrom":"bigsum-00000000"}}' 2>&1)
+RC=$?
+set -e
+expect_rejected "a resumeFrom update" "spec is immutable"
 
 # a Flow's name is a DNS label (it names pods and datastore paths), not any object name
 set +e
