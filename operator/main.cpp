@@ -369,6 +369,14 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? 0 : 2;
   }
   server::install_log_sink(options.log_format, server::parse_log_level(options.log_level));
+  // The operator reads the datastore itself to resume a run (spec.resumeFrom), with the
+  // settings it gives the tasks; the S3 store reads them from the environment.
+  if (!options.settings.pod.s3_endpoint.empty()) {
+    setenv("PODFLOW_S3_ENDPOINT", options.settings.pod.s3_endpoint.c_str(), 1);
+  }
+  if (!options.settings.pod.s3_region.empty()) {
+    setenv("AWS_REGION", options.settings.pod.s3_region.c_str(), 1);
+  }
   if (options.settings.datastore.rfind("s3://", 0) != 0 &&
       options.settings.datastore.rfind("/", 0) != 0) {
     std::cerr << "podflow-operator: --datastore '" << options.settings.datastore

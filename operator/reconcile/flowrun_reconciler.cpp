@@ -10,6 +10,7 @@
 #include "operator/reconcile/api_resources.hpp"
 #include "operator/reconcile/conditions.hpp"
 #include "operator/reconcile/flow_document.hpp"
+#include "operator/reconcile/run_resume.hpp"
 
 namespace podflow::reconcile {
 namespace {
@@ -252,6 +253,10 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::state_for(
     successes.push_back(outcome);
     state->recorded.insert(outcome.id);
   }
+  // A resumed run (spec.resumeFrom) starts from the tasks its origin run committed, too.
+  std::vector<flow::TaskOutcome> cloned = clone_resumed_tasks(run, state->flow, tasks);
+  state->cloned = static_cast<std::int64_t>(cloned.size());
+  successes.insert(successes.end(), cloned.begin(), cloned.end());
   for (auto& task : state->planner->restore(successes)) state->ready.push_back(std::move(task));
   std::lock_guard lock(mutex_);
   states_[key] = state;
@@ -347,7 +352,18 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     if (!started) return kube::Action::await_change();  // a Flow's change or a new spec wakes it
     run = std::move(*started);
   }
-  std::shared_ptr<RunState> state = state_for(run, owned);
+  std::shared_ptr<RunState> state;
+  try {
+    state = state_for(run, owned);
+  } catch (const ResumeError& error) {
+    const json status = resume_failure_status(run["status"], error, generation, now());
+    if (status != run["status"]) {
+      write_status(run, status);
+      context_.events.record(run, kube::EventType::warning, error.reason(), error.what());
+    }
+    if (error.permanent()) return kube::Action::await_change();
+    return kube::Action::requeue_after(std::chrono::seconds(kResumeRetrySeconds));
+  }
   flow::Planner& planner = *state->planner;
 
   // Feed the planner every final outcome it has not seen, and count.
@@ -480,12 +496,15 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   json status = run["status"];
   const json before = status;
   status["observedGeneration"] = generation;
-  const auto total = static_cast<std::int64_t>(owned.size() + state->expected.size());
+  succeeded += state->cloned;  // spec.resumeFrom's tasks: succeeded in this run, no Task
+  const auto total =
+      static_cast<std::int64_t>(owned.size() + state->expected.size()) + state->cloned;
   status["tasks"] = {{"total", total},
                      {"pending", pending + static_cast<std::int64_t>(state->expected.size())},
                      {"running", running},
                      {"succeeded", succeeded},
                      {"failed", failed}};
+  set_resume_status(run, status, state->cloned, generation, time);
   json& conditions = status["conditions"];
   bool finished = false;
   if (!creation_problem.empty() || planner.phase() == flow::RunPhase::Failed) {

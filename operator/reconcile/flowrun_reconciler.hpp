@@ -42,6 +42,7 @@ class FlowRunReconciler {
     std::deque<flow::PlannedTask> ready;       // planned; their Task not created yet
     std::unordered_set<std::string> recorded;  // task ids whose final outcome the planner has
     std::unordered_set<std::string> expected;  // Tasks created, not yet seen in the cache
+    std::int64_t cloned = 0;  // tasks of spec.resumeFrom's run this run reuses (no Task)
     std::chrono::steady_clock::time_point last_status_write{};
   };
 
