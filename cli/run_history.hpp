@@ -2,7 +2,9 @@
 // datastore/task_attempts.hpp).
 #pragma once
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
@@ -11,5 +13,10 @@ namespace podflow::cli {
 
 // The run's record; std::runtime_error with a message naming the run when there is none.
 RunRecord load_run(datastore::Datastore& store, const std::string& run);
+
+// `resume`: the earlier run's parameter values are added to `given` ("name=value"), except those
+// given again.
+void keep_earlier_parameters(std::vector<std::string>& given,
+                             const std::map<std::string, std::string>& earlier);
 
 }  // namespace podflow::cli
