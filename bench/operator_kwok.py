@@ -92,7 +92,7 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def one_run(splits, duration, operator_flags, timeout):
+def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, wait_delete=True):
     name = "kwokbench"
     with OperatorTest("kwokbench") as t:
         operator = t.start_operator(*operator_flags)
@@ -104,8 +104,24 @@ def one_run(splits, duration, operator_flags, timeout):
         cpu_before = cpu_seconds(operator.process.pid)
         started = time.monotonic()
         t.kubectl("create", "-f", "-", input=flowrun_json(name, splits))
-        t.kubectl("wait", f"flowrun/{name}", "--for=jsonpath={.status.phase}=Succeeded",
-                  f"--timeout={timeout}s", timeout=timeout + 30)
+        waiter = subprocess.Popen(["kubectl", "-n", t.ns, "wait", f"flowrun/{name}",
+                                   "--for=jsonpath={.status.phase}=Succeeded", f"--timeout={timeout}s"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=t.env)
+        largest_flowrun = 0
+        while True:
+            try:
+                waiter.wait(timeout=sample)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            point = growth_sample(t, name, operator.process.pid, time.monotonic() - started)
+            largest_flowrun = max(largest_flowrun, point["flowrun_bytes"])
+            if series:
+                with open(series, "a") as f:
+                    f.write(json.dumps(dict(point, splits=splits)) + "\n")
+            print(f"  {point['seconds']:7.0f} s  {point['tasks']}  RSS {point['rss_mb']} MiB  "
+                  f"FlowRun {point['flowrun_bytes']} B", file=sys.stderr, flush=True)
+        expect(waiter.returncode == 0, f"kubectl wait: {waiter.stderr.read().decode()}")
         elapsed = time.monotonic() - started
         at_end = operator.metrics()
         cpu = cpu_seconds(operator.process.pid) - cpu_before
@@ -139,12 +155,32 @@ def one_run(splits, duration, operator_flags, timeout):
                   "peak_rss_mb": round(peak_rss_mb(operator.process.pid), 1),
                   "operator_cpu_s": round(cpu, 1),
                   "operator_log": operator.log_path}
-        result["timeline_s"] = timeline(run, t.items("tasks"))
+        flowrun_bytes = len(t.kubectl("get", "flowrun", name, "-o", "json").stdout)
+        result["flowrun_bytes_largest"] = max(largest_flowrun, flowrun_bytes)
+        if splits <= 20000:  # a list of 100,000 Tasks is more than kubectl's 2 minutes
+            result["timeline_s"] = timeline(run, t.items("tasks"))
         ns = t.ns
     # The next repetition should not share the cluster with this one's garbage collection.
-    subprocess.run(["kubectl", "wait", "--for=delete", f"namespace/{ns}", "--timeout=300s"],
-                   capture_output=True, env=t.env, timeout=330)
+    if wait_delete:
+        subprocess.run(["kubectl", "wait", "--for=delete", f"namespace/{ns}", "--timeout=300s"],
+                       capture_output=True, env=t.env, timeout=330)
     return result
+
+
+def growth_sample(t, name, pid, seconds):
+    """One point of the growth series: the FlowRun's counts and size, the operator's memory."""
+    text = t.kubectl("get", "flowrun", name, "-o", "json", check=False).stdout
+    counts = json.loads(text).get("status", {}).get("tasks", {}) if text else {}
+    rss = hwm = 0.0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return {"seconds": round(seconds, 1), "tasks": counts, "flowrun_bytes": len(text),
+            "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1),
+            "operator_cpu_s": round(cpu_seconds(pid), 1)}
 
 
 def _seconds(stamp):
@@ -199,11 +235,17 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--duration", default="1s", help="each fake pod's run time (podflow.dev/kwok-duration)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds to wait for one run")
+    parser.add_argument("--sample", type=float, default=30,
+                        help="seconds between growth samples (FlowRun counts and size, operator RSS)")
+    parser.add_argument("--series", help="append each growth sample to this JSONL file")
+    parser.add_argument("--no-wait-delete", action="store_true",
+                        help="do not wait for the namespace's deletion (10,000s of pods take long)")
     parser.add_argument("operator_flags", nargs="*", help="extra podflow-operator flags (after --)")
     args = parser.parse_args()
     results = []
     for i in range(args.repeat):
-        result = one_run(args.splits, args.duration, args.operator_flags, args.timeout)
+        result = one_run(args.splits, args.duration, args.operator_flags, args.timeout, args.sample,
+                         args.series, not args.no_wait_delete)
         results.append(result)
         print(json.dumps(result, indent=1), flush=True)
     print("\nrun  seconds  tasks  requests  req/task  peak RSS MB  operator CPU s")

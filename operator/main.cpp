@@ -112,6 +112,11 @@ void add_flags(CLI::App& app, Options& options) {
                  "a timed-out step gets SIGTERM, then SIGKILL after this long")
       ->default_val(10)
       ->check(CLI::Range(0, 3600));
+  app.add_option("--max-starting-tasks", options.settings.max_starting_tasks,
+                 "per FlowRun, Tasks whose pod has not started yet (none, or Pending), at most; "
+                 "more would only queue in the API server, the scheduler and the nodes")
+      ->default_val(1000)
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--flowrun-workers", options.flowrun_workers, "FlowRuns reconciled at once")
       ->default_val(4)
       ->check(CLI::Range(1, 256));

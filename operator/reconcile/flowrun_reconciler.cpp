@@ -367,7 +367,7 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   flow::Planner& planner = *state->planner;
 
   // Feed the planner every final outcome it has not seen, and count.
-  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0, awaiting_pods = 0;
+  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0, starting = 0;
   std::string waiting_reason, waiting_message;
   for (const auto& task : owned) {
     state->expected.erase(kube::name_of(*task));
@@ -382,7 +382,10 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       ++running;
     } else {
       ++pending;
-      if (!context_.pods.get(kube::object_key(*task))) ++awaiting_pods;
+      const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
+      if (!pod || (*pod).value("status", json::object()).value("phase", "Pending") == "Pending") {
+        ++starting;
+      }
       const std::string reason = task_status.value("reason", "");
       // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
       const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
@@ -413,7 +416,8 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   std::string creation_problem;
   const auto expected = static_cast<std::int64_t>(state->expected.size());
   const auto active = pending + running + expected;
-  awaiting_pods += expected;
+  starting += expected;
+  const std::int64_t max_starting = context_.settings.max_starting_tasks;
   std::optional<kube::Action> later;
   struct Creation {
     flow::PlannedTask task;
@@ -426,7 +430,7 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   constexpr std::size_t kCreatesPerReconcile = 256;
   const auto room = [&] {
     const auto batched = static_cast<std::int64_t>(batch.size());
-    return active + batched < state->max_workers && awaiting_pods + batched < kMaxTasksAwaitingPods;
+    return active + batched < state->max_workers && starting + batched < max_starting;
   };
   while (planner.phase() == flow::RunPhase::Running && room() && !state->ready.empty() &&
          batch.size() < kCreatesPerReconcile) {
@@ -554,8 +558,8 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     std::optional<kube::Action> next;
     if (batch.size() == kCreatesPerReconcile) {
       next = kube::Action::requeue_after(std::chrono::milliseconds(1));
-    } else if (awaiting_pods + static_cast<std::int64_t>(batch.size()) >= kMaxTasksAwaitingPods) {
-      // Pods being created wake no FlowRun (their Tasks are not written): look again soon.
+    } else if (starting + static_cast<std::int64_t>(batch.size()) >= max_starting) {
+      // Pods starting wake no FlowRun (their Tasks are not written then): look again soon.
       next = kube::Action::requeue_after(std::chrono::milliseconds(500));
     }
     if (next && (!later || *next->requeue < *later->requeue)) later = next;

@@ -46,9 +46,6 @@ class FlowRunReconciler {
     std::chrono::steady_clock::time_point last_status_write{};
   };
 
-  // Tasks created and still without a pod, at most: creating Tasks far ahead of their pods only
-  // takes the API server's capacity from the pods in flight (a 10,000-way foreach).
-  static constexpr std::int64_t kMaxTasksAwaitingPods = 256;
   // A change of counts only is written at most this often (a phase or condition change at once):
   // at parallelism 16 every completion changes them.
   static constexpr std::chrono::milliseconds kCountsWriteInterval{1000};

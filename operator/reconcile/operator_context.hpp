@@ -17,6 +17,9 @@ struct OperatorSettings {
   std::string default_image;        // for steps whose flow names no image
   pod::PodSettings pod;             // how Task pods are built
   std::int64_t grace_seconds = 10;  // the runtime's SIGTERM -> SIGKILL grace for a timed-out step
+  // Per FlowRun, Tasks whose pod has not started (no pod yet, or a Pending one), at most: more
+  // would only queue in the API server, the scheduler and the nodes (--max-starting-tasks).
+  std::int64_t max_starting_tasks = 1000;
 };
 
 struct OperatorContext {

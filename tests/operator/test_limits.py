@@ -5,6 +5,7 @@ from the steps' own start and end times, and maxNumSplits (101 splits fail by de
 message, and pass with maxNumSplits 200)."""
 import os
 import re
+import time
 from decimal import Decimal
 
 from operator_harness import OperatorTest, expect, flow_document, foreach_steps, main
@@ -167,5 +168,22 @@ def max_num_splits():
         expect(run["status"]["tasks"]["succeeded"] == 104, f"tasks {run['status']['tasks']}")
 
 
+def max_starting_tasks():
+    """A wide foreach creates Tasks as their pods start (--max-starting-tasks), not all at once:
+    with pods that can never start, exactly that many Tasks exist, and the FlowRun says why."""
+    with OperatorTest("starting") as t:
+        t.start_operator("--max-starting-tasks", "5")
+        steps = foreach_steps(list(range(30)), '["true"]', "nodeSelector: {podflow.dev/test: nowhere}")
+        t.apply(flow_document("wide", steps, run={"flowRef": {"name": "wide"}, "maxWorkers": 30,
+                                                  "maxNumSplits": 30}))
+        t.wait_until("5 work Tasks", lambda: len(t.items("tasks", "podflow.dev/step=work")) >= 5, timeout=60)
+        time.sleep(5)  # the operator has had time to create more, if it would
+        work = t.items("tasks", "podflow.dev/step=work")
+        expect(len(work) == 5, f"{len(work)} work Tasks with --max-starting-tasks 5 and no pod started")
+        counts = t.flowrun("wide")["status"]["tasks"]
+        expect(counts["pending"] == 5 and counts["total"] == 6, f"counts: {counts}")
+        t.kubectl("delete", "flowrun", "wide")
+
+
 if __name__ == "__main__":
-    main([resources_land_exactly, too_big_and_gpus, max_workers, max_num_splits])
+    main([resources_land_exactly, too_big_and_gpus, max_workers, max_num_splits, max_starting_tasks])
