@@ -193,8 +193,25 @@ int run(const Options& options, const sigset_t& stop_signals) {
     trim(task);
     if (!task.contains("spec")) return;
     // A new Task's first pod is built from the cache; a retry's from the fence write's answer.
-    const bool new_task = !task.contains("status") || task["status"].value("phase", "").empty();
-    if (new_task) return;
+    const std::string phase =
+        task.contains("status") ? task["status"].value("phase", "") : std::string();
+    if (phase.empty()) return;
+    if (phase == "Succeeded") {
+      // Final: the FlowRun reconciler reads its task id, attempt and split count, no more.
+      nlohmann::json spec = nlohmann::json::object(), status = nlohmann::json::object();
+      for (const char* field : {"taskId", "step", "flowRun"}) {
+        if (task["spec"].contains(field)) spec[field] = task["spec"][field];
+      }
+      for (const char* field : {"phase", "attempt", "splitCount"}) {
+        if (task["status"].contains(field)) status[field] = task["status"][field];
+      }
+      task["spec"] = std::move(spec);
+      task["status"] = std::move(status);
+      for (const char* field : {"labels", "annotations", "creationTimestamp", "generation"}) {
+        task["metadata"].erase(field);
+      }
+      return;
+    }
     for (const char* field : {"runtime", "labels", "annotations", "tolerations", "secrets"}) {
       task["spec"].erase(field);
     }

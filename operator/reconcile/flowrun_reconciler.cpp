@@ -381,11 +381,16 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     } else if (task_phase_now == "Running") {
       ++running;
     } else {
-      ++pending;
+      // A Task is not written Running for its first seconds: its pod says.
       const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
-      if (!pod || (*pod).value("status", json::object()).value("phase", "Pending") == "Pending") {
-        ++starting;
+      const std::string pod_phase =
+          pod ? (*pod).value("status", json::object()).value("phase", "Pending") : "";
+      if (pod_phase == "Running" && task_phase_now == "Pending") {
+        ++running;
+      } else {
+        ++pending;
       }
+      if (pod_phase.empty() || pod_phase == "Pending") ++starting;
       const std::string reason = task_status.value("reason", "");
       // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
       const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||

@@ -42,7 +42,7 @@ class TaskReconciler {
   void create_pod(const std::string& key, const nlohmann::json& task, std::int64_t attempt);
 
   // How long a pod runs before its Task is written Running.
-  static constexpr std::chrono::seconds kRunningWriteDelay{2};
+  static constexpr std::chrono::seconds kRunningWriteDelay{10};
 
   OperatorContext& context_;
   WriteTracker writes_;

@@ -153,7 +153,13 @@ class OperatorTest:
 
     # ---- setup ----
     def __enter__(self):
-        self.kubectl("apply", "-f", os.path.join(SOURCE, "crds"), namespaced=False)
+        # Tests run side by side (ctest -j): two applies of the same CRDs can race (a 409 Conflict).
+        for attempt in range(5):
+            result = self.kubectl("apply", "-f", os.path.join(SOURCE, "crds"), namespaced=False,
+                                  check=attempt == 4)
+            if result.returncode == 0:
+                break
+            time.sleep(1)
         for crd in ("flows", "flowruns", "tasks"):
             self.kubectl("wait", "--for=condition=Established", f"crd/{crd}.podflow.dev", "--timeout=60s",
                          namespaced=False)

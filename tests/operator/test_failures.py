@@ -118,7 +118,9 @@ def invalid_flows():
 
         # The operator survived all of it and is idle: no hot loop.
         expect(operator.alive(), "the operator is running")
-        time.sleep(2)
+        # Settle first: a Task whose pod was seen running is looked at again 10 s after the pod's
+        # start (TaskReconciler::kRunningWriteDelay), once, even if it has ended since.
+        time.sleep(11)
         before = sum(operator.metric(f"podflow_reconciles_total_{c}") for c in ("flow", "flowrun", "task"))
         time.sleep(5)
         after = sum(operator.metric(f"podflow_reconciles_total_{c}") for c in ("flow", "flowrun", "task"))
