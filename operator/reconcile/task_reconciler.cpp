@@ -213,7 +213,7 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
     return kube::Action::await_change();
   }
 
-  if (phase.empty() && attempt == 0 && task["spec"].contains("runtime")) {
+  if (phase.empty() && attempt == 0 && task.value("spec", json::object()).contains("runtime")) {
     // A new Task's first pod needs no fence: the pod's name is the Task's, so a second create
     // (from a stale cache or a second operator) gets AlreadyExists, and the cache keeps a Task's
     // runtime spec until its status is first written.
