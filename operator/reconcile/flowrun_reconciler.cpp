@@ -383,8 +383,11 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     } else {
       // A Task is not written Running for its first seconds: its pod says.
       const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
-      const std::string pod_phase =
-          pod ? (*pod).value("status", json::object()).value("phase", "Pending") : "";
+      // Read in place: this runs for every unfinished Task on every reconcile.
+      const std::string pod_phase = !pod ? ""
+                                    : pod->contains("status")
+                                        ? (*pod)["status"].value("phase", "Pending")
+                                        : "Pending";
       if (pod_phase == "Running" && task_phase_now == "Pending") {
         ++running;
       } else {
