@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <utility>
 
 #include "flow/parameters.hpp"
 #include "operator/kube/kube_log.hpp"
@@ -199,15 +200,93 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
   return stored;
 }
 
-std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::state_for(
-    const json& run, const std::vector<kube::ObjectPtr>& tasks) {
-  const std::string key = kube::object_key(run);
-  const std::string uid = kube::uid_of(run);
+void FlowRunReconciler::task_changed(const kube::CacheEvent& event) {
+  std::lock_guard lock(changes_mutex_);
+  if (changes_.empty()) return;
+  for (const json* task : {event.object.get(), event.old_object.get()}) {
+    if (!task || !task->contains("metadata") || !(*task)["metadata"].contains("ownerReferences")) {
+      continue;
+    }
+    for (const auto& reference : (*task)["metadata"]["ownerReferences"]) {
+      auto found = changes_.find(reference.value("uid", ""));
+      if (found != changes_.end()) found->second.insert(event.key);
+    }
+  }
+}
+
+void FlowRunReconciler::note_changes_of(const std::string& uid) {
+  std::lock_guard lock(changes_mutex_);
+  changes_[uid];
+}
+
+void FlowRunReconciler::stop_noting_changes_of(const std::string& uid) {
+  std::lock_guard lock(changes_mutex_);
+  changes_.erase(uid);
+}
+
+std::set<std::string> FlowRunReconciler::take_changes_of(const std::string& uid) {
+  std::lock_guard lock(changes_mutex_);
+  auto found = changes_.find(uid);
+  if (found == changes_.end()) return {};
+  return std::exchange(found->second, {});
+}
+
+void FlowRunReconciler::forget_run(const std::string& key) {
+  std::shared_ptr<RunState> state;
   {
     std::lock_guard lock(mutex_);
     auto found = states_.find(key);
-    if (found != states_.end() && found->second->uid == uid) return found->second;
+    if (found == states_.end()) return;
+    state = found->second;
+    states_.erase(found);
   }
+  stop_noting_changes_of(state->uid);
+}
+
+std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::existing_state(
+    const std::string& key, const std::string& uid) {
+  std::lock_guard lock(mutex_);
+  auto found = states_.find(key);
+  if (found != states_.end() && found->second->uid == uid) return found->second;
+  return nullptr;
+}
+
+void FlowRunReconciler::observe_task(RunState& state, const std::string& task_key,
+                                     const kube::ObjectPtr& task, bool restored) {
+  if (!task || !owned_by(*task, state.uid)) {
+    state.unfinished.erase(task_key);  // deleted (a final one stays counted: it did finish)
+    return;
+  }
+  state.expected.erase(kube::name_of(*task));
+  const std::string phase = task_phase(*task);
+  if (!is_terminal_phase(phase)) {
+    state.unfinished.insert(task_key);
+    return;
+  }
+  state.unfinished.erase(task_key);
+  const std::string id = task->contains("spec") ? (*task)["spec"].value("taskId", "") : "";
+  if (!state.recorded.insert(id).second) return;  // counted before
+  const bool succeeded = phase == "Succeeded";
+  ++(succeeded ? state.succeeded : state.failed);
+  if (restored && succeeded) return;
+  const json& task_status = (*task)["status"];
+  flow::TaskOutcome outcome;
+  outcome.id = id;
+  outcome.attempt = task_status.value("attempt", std::int64_t{0});
+  outcome.succeeded = succeeded;
+  if (task_status.contains("splitCount")) {
+    outcome.split_count = task_status["splitCount"].get<std::int64_t>();
+  }
+  outcome.retryable = false;
+  outcome.reason = task_status.value("message", task_status.value("reason", ""));
+  outcome.final_attempt = true;
+  for (auto& next : state.planner->record(outcome)) state.ready.push_back(std::move(next));
+}
+
+std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
+    const json& run, const std::vector<kube::ObjectPtr>& tasks) {
+  const std::string key = kube::object_key(run);
+  const std::string uid = kube::uid_of(run);
   const json& status = run["status"];
   const json& spec = run["spec"];
   const std::string flow_name = status.value("flowName", "");
@@ -251,15 +330,20 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::state_for(
     }
     outcome.final_attempt = true;
     successes.push_back(outcome);
-    state->recorded.insert(outcome.id);
   }
   // A resumed run (spec.resumeFrom) starts from the tasks its origin run committed, too.
   std::vector<flow::TaskOutcome> cloned = clone_resumed_tasks(run, state->flow, tasks);
   state->cloned = static_cast<std::int64_t>(cloned.size());
   successes.insert(successes.end(), cloned.begin(), cloned.end());
   for (auto& task : state->planner->restore(successes)) state->ready.push_back(std::move(task));
-  std::lock_guard lock(mutex_);
-  states_[key] = state;
+  // Count them, and give the planner the failures (recorded like any new outcome).
+  for (const auto& task : tasks) observe_task(*state, kube::object_key(*task), task, true);
+  std::shared_ptr<RunState> replaced;  // an earlier FlowRun of the same name
+  {
+    std::lock_guard lock(mutex_);
+    replaced = std::exchange(states_[key], state);
+  }
+  if (replaced && replaced->uid != uid) stop_noting_changes_of(replaced->uid);
   return state;
 }
 
@@ -327,8 +411,7 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
     // Deleted: the garbage collector removes its Tasks and their Pods (owner references).
     writes_.forget(key);
-    std::lock_guard lock(mutex_);
-    states_.erase(key);
+    forget_run(key);
     return kube::Action::await_change();
   }
   if (writes_.is_stale(key, kube::resource_version_of(*cached))) {
@@ -338,13 +421,11 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   const std::string uid = kube::uid_of(run);
   const std::string namespace_ = kube::namespace_of(run);
   const std::int64_t generation = generation_of(run);
-  std::vector<kube::ObjectPtr> owned = context_.tasks.by_index(kOwnerIndex, uid);
 
   const std::string phase = run.contains("status") ? run["status"].value("phase", "") : "";
   if (is_terminal_phase(phase)) {
-    if (phase == "Failed") stop_unfinished_tasks(owned);
-    std::lock_guard lock(mutex_);
-    states_.erase(key);
+    if (phase == "Failed") stop_unfinished_tasks(context_.tasks.by_index(kOwnerIndex, uid));
+    forget_run(key);
     return kube::Action::await_change();
   }
   if (!run.contains("status") || !run["status"].contains("flow")) {
@@ -352,71 +433,72 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     if (!started) return kube::Action::await_change();  // a Flow's change or a new spec wakes it
     run = std::move(*started);
   }
-  std::shared_ptr<RunState> state;
-  try {
-    state = state_for(run, owned);
-  } catch (const ResumeError& error) {
-    const json status = resume_failure_status(run["status"], error, generation, now());
-    if (status != run["status"]) {
-      write_status(run, status);
-      context_.events.record(run, kube::EventType::warning, error.reason(), error.what());
+  // Reading every Task on every reconcile would cost O(tasks) per completion at 100,000 splits:
+  // a run's state is built from all its Tasks once, then fed the ones that changed.
+  std::shared_ptr<RunState> state = existing_state(key, uid);
+  if (!state) {
+    note_changes_of(uid);  // before the read: a change between it and the state is not lost
+    try {
+      state = new_state(run, context_.tasks.by_index(kOwnerIndex, uid));
+    } catch (const ResumeError& error) {
+      stop_noting_changes_of(uid);
+      const json status = resume_failure_status(run["status"], error, generation, now());
+      if (status != run["status"]) {
+        write_status(run, status);
+        context_.events.record(run, kube::EventType::warning, error.reason(), error.what());
+      }
+      if (error.permanent()) return kube::Action::await_change();
+      return kube::Action::requeue_after(std::chrono::seconds(kResumeRetrySeconds));
+    } catch (...) {
+      stop_noting_changes_of(uid);
+      throw;
     }
-    if (error.permanent()) return kube::Action::await_change();
-    return kube::Action::requeue_after(std::chrono::seconds(kResumeRetrySeconds));
   }
   flow::Planner& planner = *state->planner;
 
-  // Feed the planner every final outcome it has not seen, and count.
-  std::int64_t pending = 0, running = 0, succeeded = 0, failed = 0, starting = 0;
+  // Feed the planner the outcomes it has not seen: the changed Tasks, and the unfinished ones
+  // (read again: cheap, at most maxWorkers plus the starting ones).
+  std::set<std::string> looked_at = take_changes_of(uid);
+  looked_at.insert(state->unfinished.begin(), state->unfinished.end());
+  std::vector<kube::ObjectPtr> unfinished;
+  for (const auto& task_key : looked_at) {
+    kube::ObjectPtr task = context_.tasks.get(task_key);
+    observe_task(*state, task_key, task, false);
+    if (state->unfinished.count(task_key)) unfinished.push_back(std::move(task));
+  }
+
+  // Count the unfinished ones.
+  std::int64_t pending = 0, running = 0, starting = 0;
   std::string waiting_reason, waiting_message;
-  for (const auto& task : owned) {
-    state->expected.erase(kube::name_of(*task));
+  for (const auto& task : unfinished) {
     const std::string task_phase_now = task_phase(*task);
     static const json kNoStatus = json::object();
     const json& task_status = task->contains("status") ? (*task)["status"] : kNoStatus;
-    if (task_phase_now == "Succeeded") {
-      ++succeeded;
-    } else if (task_phase_now == "Failed") {
-      ++failed;
-    } else if (task_phase_now == "Running") {
+    if (task_phase_now == "Running") {
+      ++running;
+      continue;
+    }
+    // A Task is not written Running for its first seconds: its pod says.
+    const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
+    // Read in place: this runs for every unfinished Task on every reconcile.
+    const std::string pod_phase = !pod ? ""
+                                  : pod->contains("status")
+                                      ? (*pod)["status"].value("phase", "Pending")
+                                      : "Pending";
+    if (pod_phase == "Running") {
       ++running;
     } else {
-      // A Task is not written Running for its first seconds: its pod says.
-      const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
-      // Read in place: this runs for every unfinished Task on every reconcile.
-      const std::string pod_phase = !pod ? ""
-                                    : pod->contains("status")
-                                        ? (*pod)["status"].value("phase", "Pending")
-                                        : "Pending";
-      if (pod_phase == "Running" && task_phase_now == "Pending") {
-        ++running;
-      } else {
-        ++pending;
-      }
-      if (pod_phase.empty() || pod_phase == "Pending") ++starting;
-      const std::string reason = task_status.value("reason", "");
-      // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
-      const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
-                            reason == "ContainerCreating";
-      if (waiting_reason.empty() && !ordinary && task_phase_now == "Pending") {
-        waiting_reason = reason;
-        waiting_message = "task " + kube::name_of(*task) + ": " + task_status.value("message", "");
-      }
+      ++pending;
     }
-    if (!is_terminal_phase(task_phase_now)) continue;
-    const std::string id = (*task)["spec"].value("taskId", "");
-    if (!state->recorded.insert(id).second) continue;
-    flow::TaskOutcome outcome;
-    outcome.id = id;
-    outcome.attempt = task_status.value("attempt", std::int64_t{0});
-    outcome.succeeded = task_phase_now == "Succeeded";
-    if (task_status.contains("splitCount")) {
-      outcome.split_count = task_status["splitCount"].get<std::int64_t>();
+    if (pod_phase.empty() || pod_phase == "Pending") ++starting;
+    const std::string reason = task_status.value("reason", "");
+    // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
+    const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
+                          reason == "ContainerCreating";
+    if (waiting_reason.empty() && !ordinary) {
+      waiting_reason = reason;
+      waiting_message = "task " + kube::name_of(*task) + ": " + task_status.value("message", "");
     }
-    outcome.retryable = false;
-    outcome.reason = task_status.value("message", task_status.value("reason", ""));
-    outcome.final_attempt = true;
-    for (auto& next : planner.record(outcome)) state->ready.push_back(std::move(next));
   }
 
   // Create the ready Tasks while fewer than maxWorkers are unfinished, a few requests at a time:
@@ -508,9 +590,11 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   json status = run["status"];
   const json before = status;
   status["observedGeneration"] = generation;
-  succeeded += state->cloned;  // spec.resumeFrom's tasks: succeeded in this run, no Task
-  const auto total =
-      static_cast<std::int64_t>(owned.size() + state->expected.size()) + state->cloned;
+  // spec.resumeFrom's tasks: succeeded in this run, no Task.
+  const std::int64_t succeeded = state->succeeded + state->cloned, failed = state->failed;
+  const auto total = static_cast<std::int64_t>(state->recorded.size() + unfinished.size() +
+                                               state->expected.size()) +
+                     state->cloned;
   status["tasks"] = {{"total", total},
                      {"pending", pending + static_cast<std::int64_t>(state->expected.size())},
                      {"running", running},
@@ -557,9 +641,10 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     }
   }
   if (finished) {
-    if (status["phase"] == "Failed") stop_unfinished_tasks(owned);
-    std::lock_guard lock(mutex_);
-    states_.erase(key);
+    if (status["phase"] == "Failed") {
+      stop_unfinished_tasks(context_.tasks.by_index(kOwnerIndex, uid));
+    }
+    forget_run(key);
     return kube::Action::await_change();
   }
   if (!state->ready.empty() && planner.phase() == flow::RunPhase::Running) {

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,6 +33,11 @@ class FlowRunReconciler {
   // wakes them.
   std::vector<std::string> runs_referencing(const std::string& flow_key) const;
 
+  // Notes which Tasks of a running run changed, so a reconcile reads those and the unfinished
+  // ones, not all 100,000. Subscribe it to the Task cache before the FlowRun controller's owns():
+  // subscribers run in order, so the change is noted before the event wakes the run.
+  void task_changed(const kube::CacheEvent& event);
+
  private:
   struct RunState {
     std::string uid;
@@ -42,6 +48,9 @@ class FlowRunReconciler {
     std::deque<flow::PlannedTask> ready;       // planned; their Task not created yet
     std::unordered_set<std::string> recorded;  // task ids whose final outcome the planner has
     std::unordered_set<std::string> expected;  // Tasks created, not yet seen in the cache
+    // Keys of the seen Tasks not Succeeded or Failed, sorted (the first waiting reason is stable).
+    std::set<std::string> unfinished;
+    std::int64_t succeeded = 0, failed = 0;  // seen finished; their ids are in `recorded`
     std::int64_t cloned = 0;  // tasks of spec.resumeFrom's run this run reuses (no Task)
     std::chrono::steady_clock::time_point last_status_write{};
   };
@@ -53,8 +62,18 @@ class FlowRunReconciler {
   // Fills status.flow (the snapshot) and the Valid condition; returns the run as stored, or
   // nullopt when it cannot start (yet).
   std::optional<nlohmann::json> start_run(const nlohmann::json& run);
-  std::shared_ptr<RunState> state_for(const nlohmann::json& run,
+  std::shared_ptr<RunState> existing_state(const std::string& key, const std::string& uid);
+  // A new state from the run's Tasks: the planner restored, every Task observed.
+  std::shared_ptr<RunState> new_state(const nlohmann::json& run,
                                       const std::vector<kube::ObjectPtr>& tasks);
+  // Takes in one Task's latest state (null: deleted): counts it once it is final and gives the
+  // planner its outcome, unless `restored` (Planner::restore replayed its success already).
+  void observe_task(RunState& state, const std::string& task_key, const kube::ObjectPtr& task,
+                    bool restored);
+  void forget_run(const std::string& key);
+  void note_changes_of(const std::string& uid);
+  void stop_noting_changes_of(const std::string& uid);
+  std::set<std::string> take_changes_of(const std::string& uid);
   nlohmann::json task_object(const nlohmann::json& run, const RunState& state,
                              const flow::PlannedTask& task, const std::string& name) const;
   void stop_unfinished_tasks(const std::vector<kube::ObjectPtr>& tasks);
@@ -64,6 +83,11 @@ class FlowRunReconciler {
   WriteTracker writes_;
   std::mutex mutex_;  // guards states_ (one key is never reconciled by two workers at once)
   std::unordered_map<std::string, std::shared_ptr<RunState>> states_;  // by FlowRun key
+
+  std::mutex changes_mutex_;  // guards changes_ (the Task cache's thread writes it)
+  // By FlowRun uid, for the runs with a state: the keys of their Tasks changed since the last
+  // reconcile took them.
+  std::unordered_map<std::string, std::set<std::string>> changes_;
 };
 
 }  // namespace podflow::reconcile
