@@ -1,9 +1,13 @@
 #include "operator/kube/kube_client.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
@@ -405,26 +409,18 @@ void Client::watch(const ResourceRef& resource, std::string_view namespace_,
     throw error_from_response(response.status_code(), body, verb, path);
   }
 
-  auto stream = response.body();
-  for (;;) {
-    if (stop.stop_requested()) return;
-    concurrency::streams::container_buffer<std::string> line;
-    std::size_t length = 0;
-    try {
-      length = stream.read_line(line).get();
-    } catch (const std::exception& error) {
-      if (stop.stop_requested()) return;
-      throw connection_error(std::string("watch stream broken: ") + error.what(), verb, path);
-    }
-    if (stop.stop_requested()) return;
-    const std::string& text = line.collection();
-    if (length == 0 && text.empty()) {
-      if (stream.is_eof()) return;  // the server ended the watch
-      continue;
-    }
-    auto event = nlohmann::json::parse(text, nullptr, false);
+  // One event per line. Read what has arrived in one call and split it here: istream::read_line
+  // takes the buffer's lock once per byte, a third of the operator's CPU at 20 pods a second.
+  auto body = response.body().streambuf();
+  std::string pending;
+  std::vector<std::uint8_t> chunk(64 * 1024);
+  const auto handle = [&](std::string_view text) {
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    if (text.empty()) return;
+    auto event = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
     if (event.is_discarded() || !event.is_object()) {
-      throw connection_error("watch stream: not a JSON event: " + text.substr(0, 200), verb, path);
+      throw connection_error("watch stream: not a JSON event: " + std::string(text.substr(0, 200)),
+                             verb, path);
     }
     if (event.value("type", "") == "ERROR") {
       const auto& status = event["object"];
@@ -432,6 +428,32 @@ void Client::watch(const ResourceRef& resource, std::string_view namespace_,
       throw error_from_response(code, status.dump(), verb, path);
     }
     on_event(event);
+  };
+  for (;;) {
+    if (stop.stop_requested()) return;
+    // What is there, at least one byte: asking for more would wait for more.
+    const std::size_t want =
+        std::clamp<std::size_t>(static_cast<std::size_t>(body.in_avail()), 1, chunk.size());
+    std::size_t got = 0;
+    try {
+      got = body.getn(chunk.data(), want).get();
+    } catch (const std::exception& error) {
+      if (stop.stop_requested()) return;
+      throw connection_error(std::string("watch stream broken: ") + error.what(), verb, path);
+    }
+    if (stop.stop_requested()) return;
+    if (got == 0) {
+      if (!body.is_eof()) continue;
+      handle(pending);  // the server ended the watch
+      return;
+    }
+    pending.append(reinterpret_cast<const char*>(chunk.data()), got);
+    std::size_t start = 0;
+    for (std::size_t end; (end = pending.find('\n', start)) != std::string::npos; start = end + 1) {
+      handle(std::string_view(pending).substr(start, end - start));
+      if (stop.stop_requested()) return;
+    }
+    pending.erase(0, start);
   }
 }
 
