@@ -286,7 +286,12 @@ int run(const Options& options, const sigset_t& stop_signals) {
     flowrun_controller.owns(*cache, flowrun_owner);
     task_controller.watches(*cache);
   }
-  for (auto* cache : pods.caches()) task_controller.owns(*cache, task_owner);
+  for (auto* cache : pods.caches()) {
+    task_change_subscriptions.emplace_back(
+        cache, cache->subscribe(
+                   [&](const kube::CacheEvent& event) { flowrun_reconciler.pod_changed(event); }));
+    task_controller.owns(*cache, task_owner);
+  }
 
   std::atomic<bool> leading{!options.leader_elect};
   std::atomic<bool> lost_leadership{false};

@@ -201,17 +201,40 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
 }
 
 void FlowRunReconciler::task_changed(const kube::CacheEvent& event) {
-  std::lock_guard lock(changes_mutex_);
-  if (changes_.empty()) return;
   for (const json* task : {event.object.get(), event.old_object.get()}) {
     if (!task || !task->contains("metadata") || !(*task)["metadata"].contains("ownerReferences")) {
       continue;
     }
     for (const auto& reference : (*task)["metadata"]["ownerReferences"]) {
-      auto found = changes_.find(reference.value("uid", ""));
-      if (found != changes_.end()) found->second.insert(event.key);
+      note_change(reference.value("uid", ""), event.key);
     }
   }
+}
+
+void FlowRunReconciler::pod_changed(const kube::CacheEvent& event) {
+  {
+    std::lock_guard lock(changes_mutex_);
+    if (changes_.empty()) return;
+  }
+  const json& pod = *event.object;
+  if (!pod.contains("metadata") || !pod["metadata"].contains("ownerReferences")) return;
+  for (const auto& reference : pod["metadata"]["ownerReferences"]) {
+    if (reference.value("kind", "") != "Task") continue;
+    // The Task's run: a pod's change before its Task is in the cache is read with the Task's.
+    const std::string task_key =
+        kube::make_key(kube::namespace_of(pod), reference.value("name", ""));
+    const kube::ObjectPtr task = context_.tasks.get(task_key);
+    if (!task || !(*task)["metadata"].contains("ownerReferences")) continue;
+    for (const auto& owner : (*task)["metadata"]["ownerReferences"]) {
+      note_change(owner.value("uid", ""), task_key);
+    }
+  }
+}
+
+void FlowRunReconciler::note_change(const std::string& run_uid, const std::string& task_key) {
+  std::lock_guard lock(changes_mutex_);
+  auto found = changes_.find(run_uid);
+  if (found != changes_.end()) found->second.insert(task_key);
 }
 
 void FlowRunReconciler::note_changes_of(const std::string& uid) {
@@ -253,23 +276,45 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::existing_state(
 
 void FlowRunReconciler::observe_task(RunState& state, const std::string& task_key,
                                      const kube::ObjectPtr& task, bool restored) {
-  if (!task || !owned_by(*task, state.uid)) {
-    state.unfinished.erase(task_key);  // deleted (a final one stays counted: it did finish)
-    return;
+  if (auto seen = state.unfinished.find(task_key); seen != state.unfinished.end()) {
+    state.running -= seen->second.running;
+    state.starting -= seen->second.starting;
+    state.waiting -= seen->second.waiting;
+    state.unfinished.erase(seen);
   }
+  if (!task || !owned_by(*task, state.uid)) return;  // deleted (a final one stays counted)
   state.expected.erase(kube::name_of(*task));
   const std::string phase = task_phase(*task);
+  static const json kNoStatus = json::object();
+  const json& task_status = task->contains("status") ? (*task)["status"] : kNoStatus;
   if (!is_terminal_phase(phase)) {
-    state.unfinished.insert(task_key);
+    RunState::Unfinished counts;
+    if (phase == "Running") {
+      counts.running = true;
+    } else {
+      // A Task is not written Running for its first seconds: its pod says.
+      const kube::ObjectPtr pod = context_.pods.get(task_key);
+      const std::string pod_phase = !pod                      ? ""
+                                    : pod->contains("status") ? (*pod)["status"].value("phase", "")
+                                                              : "";
+      counts.running = pod_phase == "Running";
+      counts.starting = pod_phase.empty() || pod_phase == "Pending";
+      const std::string reason = task_status.value("reason", "");
+      // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
+      counts.waiting = !(reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
+                         reason == "ContainerCreating");
+    }
+    state.running += counts.running;
+    state.starting += counts.starting;
+    state.waiting += counts.waiting;
+    state.unfinished.emplace(task_key, counts);
     return;
   }
-  state.unfinished.erase(task_key);
   const std::string id = task->contains("spec") ? (*task)["spec"].value("taskId", "") : "";
   if (!state.recorded.insert(id).second) return;  // counted before
   const bool succeeded = phase == "Succeeded";
   ++(succeeded ? state.succeeded : state.failed);
   if (restored && succeeded) return;
-  const json& task_status = (*task)["status"];
   flow::TaskOutcome outcome;
   outcome.id = id;
   outcome.attempt = task_status.value("attempt", std::int64_t{0});
@@ -456,48 +501,26 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   }
   flow::Planner& planner = *state->planner;
 
-  // Feed the planner the outcomes it has not seen: the changed Tasks, and the unfinished ones
-  // (read again: cheap, at most maxWorkers plus the starting ones).
-  std::set<std::string> looked_at = take_changes_of(uid);
-  looked_at.insert(state->unfinished.begin(), state->unfinished.end());
-  std::vector<kube::ObjectPtr> unfinished;
-  for (const auto& task_key : looked_at) {
-    kube::ObjectPtr task = context_.tasks.get(task_key);
-    observe_task(*state, task_key, task, false);
-    if (state->unfinished.count(task_key)) unfinished.push_back(std::move(task));
+  // Feed the planner the outcomes it has not seen and keep the counts: from the Tasks (and pods)
+  // that changed since the last reconcile only.
+  for (const auto& task_key : take_changes_of(uid)) {
+    observe_task(*state, task_key, context_.tasks.get(task_key), false);
   }
-
-  // Count the unfinished ones.
-  std::int64_t pending = 0, running = 0, starting = 0;
+  const auto unfinished = static_cast<std::int64_t>(state->unfinished.size());
+  const std::int64_t running = state->running;
+  const std::int64_t pending = unfinished - running;
+  std::int64_t starting = state->starting;
   std::string waiting_reason, waiting_message;
-  for (const auto& task : unfinished) {
-    const std::string task_phase_now = task_phase(*task);
-    static const json kNoStatus = json::object();
-    const json& task_status = task->contains("status") ? (*task)["status"] : kNoStatus;
-    if (task_phase_now == "Running") {
-      ++running;
-      continue;
-    }
-    // A Task is not written Running for its first seconds: its pod says.
-    const kube::ObjectPtr pod = context_.pods.get(kube::object_key(*task));
-    // Read in place: this runs for every unfinished Task on every reconcile.
-    const std::string pod_phase = !pod ? ""
-                                  : pod->contains("status")
-                                      ? (*pod)["status"].value("phase", "Pending")
-                                      : "Pending";
-    if (pod_phase == "Running") {
-      ++running;
-    } else {
-      ++pending;
-    }
-    if (pod_phase.empty() || pod_phase == "Pending") ++starting;
-    const std::string reason = task_status.value("reason", "");
-    // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
-    const bool ordinary = reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
-                          reason == "ContainerCreating";
-    if (waiting_reason.empty() && !ordinary) {
-      waiting_reason = reason;
-      waiting_message = "task " + kube::name_of(*task) + ": " + task_status.value("message", "");
+  if (state->waiting > 0) {
+    for (const auto& [task_key, counts] : state->unfinished) {
+      if (!counts.waiting) continue;
+      if (const kube::ObjectPtr task = context_.tasks.get(task_key);
+          task && task->contains("status")) {
+        waiting_reason = (*task)["status"].value("reason", "");
+        waiting_message =
+            "task " + kube::name_of(*task) + ": " + (*task)["status"].value("message", "");
+      }
+      break;
     }
   }
 
@@ -592,9 +615,8 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   status["observedGeneration"] = generation;
   // spec.resumeFrom's tasks: succeeded in this run, no Task.
   const std::int64_t succeeded = state->succeeded + state->cloned, failed = state->failed;
-  const auto total = static_cast<std::int64_t>(state->recorded.size() + unfinished.size() +
-                                               state->expected.size()) +
-                     state->cloned;
+  const auto total = static_cast<std::int64_t>(state->recorded.size() + state->expected.size()) +
+                     unfinished + state->cloned;
   status["tasks"] = {{"total", total},
                      {"pending", pending + static_cast<std::int64_t>(state->expected.size())},
                      {"running", running},

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -37,6 +38,8 @@ class FlowRunReconciler {
   // ones, not all 100,000. Subscribe it to the Task cache before the FlowRun controller's owns():
   // subscribers run in order, so the change is noted before the event wakes the run.
   void task_changed(const kube::CacheEvent& event);
+  // The same for a pod's change (its Task's counts read the pod's phase).
+  void pod_changed(const kube::CacheEvent& event);
 
  private:
   struct RunState {
@@ -48,8 +51,15 @@ class FlowRunReconciler {
     std::deque<flow::PlannedTask> ready;       // planned; their Task not created yet
     std::unordered_set<std::string> recorded;  // task ids whose final outcome the planner has
     std::unordered_set<std::string> expected;  // Tasks created, not yet seen in the cache
-    // Keys of the seen Tasks not Succeeded or Failed, sorted (the first waiting reason is stable).
-    std::set<std::string> unfinished;
+    // The seen Tasks not Succeeded or Failed by key, sorted (the first waiting one is stable),
+    // with what each adds to the counts, kept up to date as they change.
+    struct Unfinished {
+      bool running = false;   // the Task or its pod says Running
+      bool starting = false;  // no pod yet, or a Pending one
+      bool waiting = false;   // a reason that needs a person (not the ordinary pod start)
+    };
+    std::map<std::string, Unfinished> unfinished;
+    std::int64_t running = 0, starting = 0, waiting = 0;  // over `unfinished`
     std::int64_t succeeded = 0, failed = 0;  // seen finished; their ids are in `recorded`
     std::int64_t cloned = 0;  // tasks of spec.resumeFrom's run this run reuses (no Task)
     std::chrono::steady_clock::time_point last_status_write{};
@@ -66,14 +76,15 @@ class FlowRunReconciler {
   // A new state from the run's Tasks: the planner restored, every Task observed.
   std::shared_ptr<RunState> new_state(const nlohmann::json& run,
                                       const std::vector<kube::ObjectPtr>& tasks);
-  // Takes in one Task's latest state (null: deleted): counts it once it is final and gives the
-  // planner its outcome, unless `restored` (Planner::restore replayed its success already).
+  // Takes in one Task's latest state (null: deleted) and its pod's: counts it, and once it is
+  // final gives the planner its outcome, unless `restored` (Planner::restore replayed it).
   void observe_task(RunState& state, const std::string& task_key, const kube::ObjectPtr& task,
                     bool restored);
   void forget_run(const std::string& key);
   void note_changes_of(const std::string& uid);
   void stop_noting_changes_of(const std::string& uid);
   std::set<std::string> take_changes_of(const std::string& uid);
+  void note_change(const std::string& run_uid, const std::string& task_key);
   nlohmann::json task_object(const nlohmann::json& run, const RunState& state,
                              const flow::PlannedTask& task, const std::string& name) const;
   void stop_unfinished_tasks(const std::vector<kube::ObjectPtr>& tasks);
