@@ -277,19 +277,19 @@ int run(const Options& options, const sigset_t& stop_signals) {
     });
   }
   for (auto* cache : flowruns.caches()) flowrun_controller.watches(*cache);
-  std::vector<std::pair<kube::ObjectCache*, int>> task_change_subscriptions;
+  std::vector<std::pair<kube::ObjectCache*, int>> change_subscriptions;
   for (auto* cache : tasks.caches()) {
     // First: the change is noted before the FlowRun controller's subscription wakes the run.
-    task_change_subscriptions.emplace_back(
-        cache, cache->subscribe(
-                   [&](const kube::CacheEvent& event) { flowrun_reconciler.task_changed(event); }));
+    change_subscriptions.emplace_back(cache, cache->subscribe([&](const kube::CacheEvent& event) {
+      flowrun_reconciler.task_changed(event);
+    }));
     flowrun_controller.owns(*cache, flowrun_owner);
     task_controller.watches(*cache);
   }
   for (auto* cache : pods.caches()) {
-    task_change_subscriptions.emplace_back(
-        cache, cache->subscribe(
-                   [&](const kube::CacheEvent& event) { flowrun_reconciler.pod_changed(event); }));
+    change_subscriptions.emplace_back(cache, cache->subscribe([&](const kube::CacheEvent& event) {
+      flowrun_reconciler.pod_changed(event);
+    }));
     task_controller.owns(*cache, task_owner);
   }
 
@@ -384,7 +384,7 @@ int run(const Options& options, const sigset_t& stop_signals) {
   if (elector) elector->stop();
   pods.stop();
   tasks.stop();
-  for (auto& [cache, id] : task_change_subscriptions) cache->unsubscribe(id);
+  for (auto& [cache, id] : change_subscriptions) cache->unsubscribe(id);
   flowruns.stop();
   flows.stop();
   return lost_leadership ? 1 : 0;
