@@ -34,8 +34,8 @@ class FlowRunReconciler {
   // wakes them.
   std::vector<std::string> runs_referencing(const std::string& flow_key) const;
 
-  // Notes which Tasks of a running run changed, so a reconcile reads those and the unfinished
-  // ones, not all 100,000. Subscribe it to the Task cache before the FlowRun controller's owns():
+  // Notes which Tasks of a running run changed, so a reconcile reads those only, not all
+  // 100,000. Subscribe it to the Task cache before the FlowRun controller's owns():
   // subscribers run in order, so the change is noted before the event wakes the run.
   void task_changed(const kube::CacheEvent& event);
   // The same for a pod's change (its Task's counts read the pod's phase).
@@ -95,7 +95,7 @@ class FlowRunReconciler {
   std::mutex mutex_;  // guards states_ (one key is never reconciled by two workers at once)
   std::unordered_map<std::string, std::shared_ptr<RunState>> states_;  // by FlowRun key
 
-  std::mutex changes_mutex_;  // guards changes_ (the Task cache's thread writes it)
+  std::mutex changes_mutex_;  // guards changes_ (the Task and pod caches' threads write it)
   // By FlowRun uid, for the runs with a state: the keys of their Tasks changed since the last
   // reconcile took them.
   std::unordered_map<std::string, std::set<std::string>> changes_;
