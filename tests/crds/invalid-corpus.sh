@@ -30,7 +30,7 @@ for file in "$REPO"/tests/lint/invalid/*.yaml "$REPO"/tests/lint/invalid/*.json;
 	fi
 	apply_dry_run "$file"
 	from_server=no
-	if echo "$OUT" | grep -q -e ' is invalid' -e '^Error from server'; then from_server=yes; fi
+	if grep -q -e ' is invalid' -e '^Error from server' <<<"$OUT"; then from_server=yes; fi
 	case "${verdict[$name]}" in
 	accepted)
 		[ "$RC" = 0 ] || problem "$name: expected accepted, got exit $RC: $OUT"

@@ -10,10 +10,10 @@ for file in "$REPO"/tests/lint/valid/*.yaml "$REPO"/tests/lint/valid/*.json "$RE
 	apply_dry_run "$file"
 	[ "$RC" = 0 ] || fail "${file#"$REPO"/}: the API server rejected it:
 $OUT"
-	echo "$OUT" | grep -q '^flow.podflow.dev/.* created (server dry run)$' || fail "${file#"$REPO"/}: no Flow created: $OUT"
+	grep -q '^flow.podflow.dev/.* created (server dry run)$' <<<"$OUT" || fail "${file#"$REPO"/}: no Flow created: $OUT"
 	case "$file" in
 	*/examples/*)
-		echo "$OUT" | grep -q '^flowrun.podflow.dev/.* created (server dry run)$' ||
+		grep -q '^flowrun.podflow.dev/.* created (server dry run)$' <<<"$OUT" ||
 			fail "${file#"$REPO"/}: no FlowRun created: $OUT"
 		;;
 	esac

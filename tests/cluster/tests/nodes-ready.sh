@@ -13,7 +13,7 @@ kwok=$(kubectl get nodes -l type=kwok -o name)
 [ -n "$kwok" ] || fail "no KWOK node"
 for n in $kwok; do
 	[ "$(ready "${n#node/}")" = True ] || fail "KWOK node $n is not Ready"
-	kubectl get "$n" -o jsonpath='{.spec.taints[*].key}' | grep -q kwok.x-k8s.io/node || fail "$n lacks the kwok taint"
+	grep -q kwok.x-k8s.io/node <<<"$(kubectl get "$n" -o jsonpath='{.spec.taints[*].key}')" || fail "$n lacks the kwok taint"
 done
-kubectl get nodes -l type=process -o name | grep -q . || fail "no node labelled type=process"
+[ -n "$(kubectl get nodes -l type=process -o name)" ] || fail "no node labelled type=process"
 echo "ok: $n_proc process node(s) and $(echo "$kwok" | wc -l) KWOK node(s) Ready"

@@ -15,7 +15,7 @@ YAML
 if out=$(kubectl apply -n "$NS" -f "$bad" 2>&1); then
 	fail "non-compliant pod was admitted: $out"
 fi
-echo "$out" | grep -q 'violates PodSecurity "restricted' || fail "unexpected rejection: $out"
+grep -q 'violates PodSecurity "restricted' <<<"$out" || fail "unexpected rejection: $out"
 note "rejected: $out"
 kubectl apply --dry-run=server -n "$NS" -f - >/dev/null <<YAML || fail "compliant pod rejected"
 apiVersion: v1

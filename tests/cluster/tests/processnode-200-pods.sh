@@ -34,9 +34,10 @@ for p in "${pids[@]}"; do wait "$p" || fail "kubectl create failed"; done
 phases() { kubectl get pods -n "$NS" -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}'; }
 end=$((SECONDS + 240))
 while :; do
-	s=$(phases | grep -c '^Succeeded$' || true)
+	now=$(phases)
+	s=$(grep -c '^Succeeded$' <<<"$now" || true)
 	[ "$s" -ge "$N" ] && break
-	if phases | grep -q '^Failed$'; then
+	if grep -q '^Failed$' <<<"$now"; then
 		bad=$(kubectl get pods -n "$NS" --field-selector=status.phase=Failed -o name | head -1)
 		kubectl describe -n "$NS" "$bad" >&2
 		fail "$bad Failed"

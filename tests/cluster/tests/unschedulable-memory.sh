@@ -19,8 +19,10 @@ spec:
       requests: {memory: 1000Ti}
 YAML
 has_event() {
-	kubectl get events -n "$NS" --field-selector involvedObject.name=huge,reason=FailedScheduling \
-		-o jsonpath='{.items[*].message}' | grep -qi 'insufficient memory'
+	local messages
+	messages=$(kubectl get events -n "$NS" --field-selector involvedObject.name=huge,reason=FailedScheduling \
+		-o jsonpath='{.items[*].message}')
+	grep -qi 'insufficient memory' <<<"$messages"
 }
 wait_until 60 "a FailedScheduling event naming memory" has_event
 msg=$(kubectl get events -n "$NS" --field-selector involvedObject.name=huge,reason=FailedScheduling -o jsonpath='{.items[0].message}')
