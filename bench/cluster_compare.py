@@ -48,43 +48,15 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, cluster_env, free_port  # noqa: E402
 import operator_kwok  # noqa: E402
+from cluster_metrics import (COMPONENTS, apiserver_metrics, component_pids, proc_cpu,  # noqa: E402
+                             proc_status, request_key)
 
 KWOK = operator_kwok.KWOK
-COMPONENTS = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok")
 ARGO_VERSION = "v3.6.12"
 ARGO_DIR = os.path.expanduser(f"~/.cache/podflow/argo-{ARGO_VERSION}")
 
 
 # ---------------------------------------------------------------- process and metrics helpers
-def proc_cpu(pid):
-    try:
-        return operator_kwok.cpu_seconds(pid)
-    except OSError:
-        return None
-
-
-def proc_status(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
-def component_pids(env):
-    pids = {}
-    for name in COMPONENTS:
-        try:
-            with open(os.path.join(env["PODFLOW_CLUSTER_DIR"], "pids", name)) as f:
-                pids[name] = int(f.read().split()[0])
-        except (OSError, ValueError, IndexError):
-            pass
-    return pids
-
-
 def kubectl(env, *args, input=None, check=True, timeout=300):
     result = subprocess.run(["kubectl"] + list(args), input=input, capture_output=True, text=True, env=env,
                             timeout=timeout)
@@ -98,25 +70,6 @@ def apiserver_requests(env):
     return apiserver_metrics(env)[0]
 
 
-def apiserver_metrics(env):
-    """apiserver_request_total and apiserver_request_duration_seconds sum/count, each as
-    {(verb, resource, subresource): value}."""
-    text = kubectl(env, "get", "--raw", "/metrics", timeout=60).stdout
-    families = {"apiserver_request_total": {}, "apiserver_request_duration_seconds_sum": {},
-                "apiserver_request_duration_seconds_count": {}}
-    for line in text.splitlines():
-        name = line.split("{", 1)[0]
-        if name not in families:
-            continue
-        key, _, value = line.rpartition(" ")
-        labels = dict(part.split("=", 1) for part in _split_labels(key[len(name) + 1:-1]))
-        k = (labels.get("verb", "?"), labels.get("resource", "?"), labels.get("subresource", ""))
-        out = families[name]
-        out[k] = out.get(k, 0.0) + float(value)
-    return (families["apiserver_request_total"], families["apiserver_request_duration_seconds_sum"],
-            families["apiserver_request_duration_seconds_count"])
-
-
 def mean_latency_ms(after, before, top=10):
     """Mean server-side latency of the busiest non-WATCH (verb, resource) during the run."""
     (_, s1, c1), (_, s0, c0) = after, before
@@ -126,28 +79,13 @@ def mean_latency_ms(after, before, top=10):
         if n > 0 and k[0] not in ("WATCH", "WATCHLIST", "CONNECT"):
             rows.append((n, k, (s1[k] - s0.get(k, 0.0)) / n * 1000))
     rows.sort(reverse=True)
-    return {f"{v} {r}{'/' + s if s else ''}": round(ms, 1) for n, (v, r, s), ms in rows[:top]}
-
-
-def _split_labels(text):
-    parts, cur, quoted = [], "", False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur:
-        parts.append(cur)
-    return [p.replace('"', "") for p in parts]
+    return {request_key(k): round(ms, 1) for n, k, ms in rows[:top]}
 
 
 def requests_delta(after, before):
     d = {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0) > 0}
     top = sorted(d.items(), key=lambda kv: -kv[1])
-    return int(sum(d.values())), {f"{v} {r}{'/' + s if s else ''}": int(n) for (v, r, s), n in top[:12]}
+    return int(sum(d.values())), {request_key(k): int(n) for k, n in top[:12]}
 
 
 def operator_summary(before, after):

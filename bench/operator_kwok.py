@@ -28,6 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, expect  # noqa: E402
+from cluster_metrics import apiserver_metrics, components_now, cpu_seconds, request_key  # noqa: E402
 
 KWOK = {"nodeSelector": {"type": "kwok"},
         "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]}
@@ -178,9 +179,19 @@ def growth_sample(t, name, pid, seconds):
                 rss = int(line.split()[1]) / 1024
             elif line.startswith("VmHWM:"):
                 hwm = int(line.split()[1]) / 1024
-    return {"seconds": round(seconds, 1), "tasks": counts, "flowrun_bytes": len(text),
-            "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1),
-            "operator_cpu_s": round(cpu_seconds(pid), 1)}
+    point = {"seconds": round(seconds, 1), "tasks": counts, "flowrun_bytes": len(text),
+             "rss_mb": round(rss, 1), "peak_rss_mb": round(hwm, 1),
+             "operator_cpu_s": round(cpu_seconds(pid), 1)}
+    # What bounds the pace as the run grows: every component's CPU and memory so far, and the API
+    # server's requests so far by verb and resource (the series' differences are the rates).
+    point["components"] = components_now(t.env)
+    try:
+        requests = apiserver_metrics(t.env)[0]
+        point["apiserver_requests"] = {request_key(k): int(v) for k, v in sorted(requests.items())
+                                       if k[0] not in ("WATCH", "WATCHLIST", "CONNECT") and v >= 1}
+    except (subprocess.SubprocessError, OSError) as error:
+        point["apiserver_requests_error"] = str(error)
+    return point
 
 
 def _seconds(stamp):
@@ -211,13 +222,6 @@ def timeline(run, tasks):
                          for key, values in steps[name].items()}
     out["run_completed"] = round(_seconds(run["status"].get("completionTime")) - zero, 1)
     return out
-
-
-def cpu_seconds(pid):
-    """user + system CPU time of a process so far."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _ready(operator):
