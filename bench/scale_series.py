@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Summarize a growth series written by `bench/operator_kwok.py --series FILE` (one JSON line per sample).
+
+    python3 bench/scale_series.py /tmp/podflow-scale-100000.jsonl [--every 600]
+
+Prints one row per window of --every seconds (the samples closest to each boundary): Tasks done at
+its end, tasks/s in it, the operator's RSS, peak RSS and CPU per task done in it, the largest FlowRun
+object so far, each cluster component's share of a core, and the API server's writes per task done
+in it, by kind. The last row covers the run's last samples; a series of fewer than two samples
+(a run shorter than two sampling periods) has no row. Samples without the components/API-server
+fields (series written before they were recorded) show those columns empty.
+"""
+import argparse
+import json
+import sys
+
+WRITES = ("POST tasks", "PUT tasks/status", "POST pods", "POST pods/binding", "PATCH pods/status",
+          "DELETE pods", "POST events", "PATCH flowruns/status")
+COMPONENTS = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+def load(path):
+    rows = []
+    try:
+        f = open(path)
+    except OSError as error:
+        sys.exit(f"{path}: {error.strerror}; pass the file given to operator_kwok.py --series")
+    with f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                sys.exit(f"{path}:{number}: not a JSON line ({error}); a series is what operator_kwok.py --series writes")
+    return rows
+
+
+def windows(rows, every):
+    """The samples that start each window, and the last one."""
+    picked = [rows[0]]
+    for row in rows[1:]:
+        if row["seconds"] - picked[-1]["seconds"] >= every:
+            picked.append(row)
+    if picked[-1] is not rows[-1]:
+        picked.append(rows[-1])
+    return picked
+
+
+def done(row):
+    return row.get("tasks", {}).get("succeeded", 0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("series")
+    parser.add_argument("--every", type=float, default=600, help="window length in seconds (default 600)")
+    args = parser.parse_args()
+    if args.every <= 0:
+        sys.exit("--every must be a positive number of seconds")
+    rows = load(args.series)
+    if len(rows) < 2:
+        # A run shorter than two sampling periods (a 1,000-way run at --sample 60): its numbers are
+        # operator_kwok.py's own result; there is no growth to show.
+        print(f"# {args.series}: {len(rows)} sample(s), no window to summarize"
+              + (f"; the one at {rows[0]['seconds']:.0f} s: {rows[0].get('tasks')}" if rows else ""))
+        return
+    largest = 0
+    header = (["until s", "done", "tasks/s", "RSS MiB", "peak MiB", "op ms/task", "FlowRun B"]
+              + [f"{c} cores" for c in COMPONENTS] + [f"{w}/task" for w in WRITES])
+    print("\t".join(header))
+    points = windows(rows, args.every)
+    for before, after in zip(points, points[1:]):
+        largest = max([largest] + [r.get("flowrun_bytes", 0) for r in rows
+                                   if before["seconds"] <= r["seconds"] <= after["seconds"]])
+        seconds = after["seconds"] - before["seconds"]
+        finished = done(after) - done(before)
+        per_task = (lambda value: f"{value / finished:.2f}") if finished > 0 else (lambda value: "")
+        cells = [f"{after['seconds']:.0f}", str(done(after)), f"{finished / seconds:.1f}",
+                 f"{after.get('rss_mb', 0):.0f}", f"{after.get('peak_rss_mb', 0):.0f}",
+                 per_task(1000 * (after.get("operator_cpu_s", 0) - before.get("operator_cpu_s", 0))).split(".")[0],
+                 str(largest)]
+        for component in COMPONENTS:
+            a = after.get("components", {}).get(component)
+            b = before.get("components", {}).get(component)
+            cells.append(f"{(a['cpu_s'] - b['cpu_s']) / seconds:.2f}" if a and b else "")
+        for write in WRITES:
+            a = after.get("apiserver_requests", {})
+            b = before.get("apiserver_requests", {})
+            cells.append(per_task(a.get(write, 0) - b.get(write, 0)) if a and b else "")
+        print("\t".join(cells))
+    last = rows[-1]
+    print(f"# last sample at {last['seconds']:.0f} s: {last.get('tasks')}, peak RSS {last.get('peak_rss_mb')} MiB, "
+          f"largest FlowRun object {max(r.get('flowrun_bytes', 0) for r in rows)} B")
+
+
+if __name__ == "__main__":
+    main()
