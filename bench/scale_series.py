@@ -5,7 +5,7 @@
 
 Prints one row per window of --every seconds (the samples closest to each boundary): Tasks done at
 its end, tasks/s in it, the operator's RSS, peak RSS and CPU per task done in it, the largest FlowRun
-object so far, each cluster component's share of a core, and the API server's writes per task done
+object so far, each cluster component's share of a core, the API server's RSS, and its writes per task done
 in it, by kind. The last row covers the run's last samples; a series of fewer than two samples
 (a run shorter than two sampling periods) has no row. Samples without the components/API-server
 fields (series written before they were recorded) show those columns empty.
@@ -68,7 +68,7 @@ def main():
         return
     largest = 0
     header = (["until s", "done", "tasks/s", "RSS MiB", "peak MiB", "op ms/task", "FlowRun B"]
-              + [f"{c} cores" for c in COMPONENTS] + [f"{w}/task" for w in WRITES])
+              + [f"{c} cores" for c in COMPONENTS] + ["apiserver RSS MiB"] + [f"{w}/task" for w in WRITES])
     print("\t".join(header))
     points = windows(rows, args.every)
     for before, after in zip(points, points[1:]):
@@ -85,6 +85,8 @@ def main():
             a = after.get("components", {}).get(component)
             b = before.get("components", {}).get(component)
             cells.append(f"{(a['cpu_s'] - b['cpu_s']) / seconds:.2f}" if a and b else "")
+        apiserver = after.get("components", {}).get("kube-apiserver")
+        cells.append(f"{apiserver['rss_mb']:.0f}" if apiserver else "")
         for write in WRITES:
             a = after.get("apiserver_requests", {})
             b = before.get("apiserver_requests", {})
