@@ -26,6 +26,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, expect  # noqa: E402
 from cluster_metrics import apiserver_metrics, components_now, cpu_seconds, request_key  # noqa: E402

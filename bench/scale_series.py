@@ -7,7 +7,8 @@ Prints one row per window of --every seconds (the samples closest to each bounda
 its end, tasks/s in it, the operator's RSS, peak RSS and CPU per task done in it, the largest FlowRun
 object so far, each cluster component's share of a core, the API server's RSS, and its writes per task done
 in it, by kind. The last row covers the run's last samples; a series of fewer than two samples
-(a run shorter than two sampling periods) has no row. Samples without the components/API-server
+(a run shorter than two sampling periods) has no row. A file that several runs appended to is
+summarized for its last run. Samples without the components/API-server
 fields (series written before they were recorded) show those columns empty.
 """
 import argparse
@@ -60,6 +61,12 @@ def main():
     if args.every <= 0:
         sys.exit("--every must be a positive number of seconds")
     rows = load(args.series)
+    # --series appends: a file written by several runs holds several series, each starting again
+    # at a small "seconds". Summarize the last one.
+    starts = [i for i in range(1, len(rows)) if rows[i]["seconds"] < rows[i - 1]["seconds"]]
+    if starts:
+        print(f"# {args.series} holds {len(starts) + 1} runs' series; the last one, from sample {starts[-1] + 1}:")
+        rows = rows[starts[-1]:]
     if len(rows) < 2:
         # A run shorter than two sampling periods (a 1,000-way run at --sample 60): its numbers are
         # operator_kwok.py's own result; there is no growth to show.
