@@ -32,9 +32,13 @@ def load(path):
             if not line:
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError as error:
                 sys.exit(f"{path}:{number}: not a JSON line ({error}); a series is what operator_kwok.py --series writes")
+            if not isinstance(row, dict) or not isinstance(row.get("seconds"), (int, float)):
+                sys.exit(f"{path}:{number}: a sample without a number \"seconds\"; a series is what "
+                         "operator_kwok.py --series writes")
+            rows.append(row)
     return rows
 
 
