@@ -3,7 +3,7 @@
 
     python3 bench/scale_series.py /tmp/podflow-scale-100000.jsonl [--every 600]
 
-Prints one row per window of --every seconds (the samples closest to each boundary): Tasks done at
+Prints one row per window (from one sample to the first that is at least --every seconds later): Tasks done at
 its end, tasks/s in it, the operator's RSS, peak RSS and CPU per task done in it, the largest FlowRun
 object so far, each cluster component's share of a core, the API server's RSS, and its writes per task done
 in it, by kind. The last row covers the run's last samples; a series of fewer than two samples
@@ -13,11 +13,15 @@ fields (series written before they were recorded) show those columns empty.
 """
 import argparse
 import json
+import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster_metrics import COMPONENTS  # noqa: E402
+
+# The API server's writes of a podflow task's life (cluster_metrics.request_key names).
 WRITES = ("POST tasks", "PUT tasks/status", "POST pods", "POST pods/binding", "PATCH pods/status",
           "DELETE pods", "POST events", "PATCH flowruns/status")
-COMPONENTS = ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok")
 
 
 def load(path):
@@ -86,12 +90,16 @@ def main():
         largest = max([largest] + [r.get("flowrun_bytes", 0) for r in rows
                                    if before["seconds"] <= r["seconds"] <= after["seconds"]])
         seconds = after["seconds"] - before["seconds"]
+        if seconds <= 0:
+            continue  # a repeated sample: no window
         finished = done(after) - done(before)
-        per_task = (lambda value: f"{value / finished:.2f}") if finished > 0 else (lambda value: "")
+
+        def per_task(value, digits=2):
+            return f"{value / finished:.{digits}f}" if finished > 0 else ""
+        operator_ms = 1000 * (after.get("operator_cpu_s", 0) - before.get("operator_cpu_s", 0))
         cells = [f"{after['seconds']:.0f}", str(done(after)), f"{finished / seconds:.1f}",
                  f"{after.get('rss_mb', 0):.0f}", f"{after.get('peak_rss_mb', 0):.0f}",
-                 per_task(1000 * (after.get("operator_cpu_s", 0) - before.get("operator_cpu_s", 0))).split(".")[0],
-                 str(largest)]
+                 per_task(operator_ms, 0), str(largest)]
         for component in COMPONENTS:
             a = after.get("components", {}).get(component)
             b = before.get("components", {}).get(component)
