@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # KWOK stages: a pod on a KWOK node goes Running then Succeeded (exit 0, termination message
 # from the annotation); podflow.dev/kwok-exit-code makes it Failed with that code; the label
-# podflow.dev/kwok-complete=false keeps it Running; deletion removes it at once.
+# podflow.dev/kwok-complete=false keeps it Running; deletion removes it at once, and kwok leaves
+# the deletion of a finished pod to the API server.
 source "$(dirname "$0")/common.sh"
 new_namespace
 pod() { # pod NAME LABELS ANNOTATIONS
@@ -33,4 +34,10 @@ node=$(kubectl get pod ok -n "$NS" -o jsonpath='{.spec.nodeName}')
 sleep 3
 [ "$(pod_phase forever)" = Running ] || fail "forever pod is $(pod_phase forever)"
 timeout 30 kubectl delete pod forever -n "$NS" --wait=true >/dev/null || fail "deleting a KWOK pod did not finish"
+# A finished pod is removed by the API server itself; kwok must not try to delete it too (a 404).
+timeout 30 kubectl delete pod ok bad -n "$NS" --wait=true >/dev/null || fail "deleting finished KWOK pods did not finish"
+sleep 1
+if grep -E "\"pod\":\"$NS/(ok|bad)\".*\"stage\":\"pod-delete\"" "$PODFLOW_CLUSTER_DIR/logs/kwok.log" >&2; then
+	fail "kwok played pod-delete for a finished pod"
+fi
 echo "ok: KWOK pods complete, fail with an exit code, or stay running, as their metadata says"
