@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -25,6 +26,14 @@ CLUSTER_DIR = os.environ.get("PODFLOW_CLUSTER_DIR", "/tmp/podflow-cluster")
 
 class TestFailure(Exception):
     pass
+
+
+class Terminated(SystemExit):
+    """This script got SIGTERM (a ctest timeout, a benchmark stopped by hand)."""
+
+
+def _exit_on_sigterm(signum, frame):
+    raise Terminated(128 + signum)
 
 
 def expect(condition, message):
@@ -153,6 +162,10 @@ class OperatorTest:
 
     # ---- setup ----
     def __enter__(self):
+        # Python's default SIGTERM ends the interpreter without running __exit__, and the operators
+        # this script started outlived it (one kept polling a later cluster on the same port).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         # Tests run side by side (ctest -j): two applies of the same CRDs can race (a 409 Conflict).
         for attempt in range(5):
             result = self.kubectl("apply", "-f", os.path.join(SOURCE, "crds"), namespaced=False,
@@ -175,7 +188,7 @@ class OperatorTest:
         return operator
 
     def __exit__(self, kind, value, tb):
-        if kind is not None:
+        if kind is not None and not issubclass(kind, Terminated):
             self.report()
         codes = []
         for operator in self.operators:
