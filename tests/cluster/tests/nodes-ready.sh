@@ -4,7 +4,7 @@ source "$(dirname "$0")/common.sh"
 kubectl get nodes -o wide
 ready() { kubectl get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}'; }
 n_proc=0
-for n in $PODFLOW_PROCESS_NODES; do
+for n in $PODFLOW_PROCESS_NODE_NAMES; do
 	[ "$(ready "$n")" = True ] || fail "process node $n is not Ready"
 	n_proc=$((n_proc + 1))
 done
