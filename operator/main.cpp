@@ -123,9 +123,11 @@ void add_flags(CLI::App& app, Options& options) {
   app.add_option("--task-workers", options.task_workers, "Tasks reconciled at once")
       ->default_val(32)
       ->check(CLI::Range(1, 256));
-  app.add_option("--kube-api-qps", options.qps, "API requests per second (client-side limit)")
+  app.add_option("--kube-api-qps", options.qps,
+                 "API requests per second (client-side limit); <= 0: no client-side limit, "
+                 "the API server's priority and fairness alone")
       ->default_val(100)
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Number);
   app.add_option("--kube-api-burst", options.burst, "API requests allowed in a burst")
       ->default_val(200)
       ->check(CLI::Range(1, 100000));

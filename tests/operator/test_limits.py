@@ -2,7 +2,8 @@
 resources (cpu, memory in MB and as a quantity, disk, gpu and its vendor), a step too big for any
 node (Pending with the scheduler's reason in the Task and FlowRun status), maxWorkers measured
 from the steps' own start and end times, and maxNumSplits (101 splits fail by default with the
-message, and pass with maxNumSplits 200)."""
+message, and pass with maxNumSplits 200), and the operator's client rate limit (--kube-api-qps) both
+set and off."""
 import os
 import re
 import time
@@ -185,5 +186,22 @@ def max_starting_tasks():
         t.kubectl("delete", "flowrun", "wide")
 
 
+def client_rate_limit():
+    """--kube-api-qps reaches the operator's client: at 5 requests/s (burst 1) its requests wait for
+    the limiter; at -1 (no client-side limit: the API server's priority and fairness alone, as
+    controller-runtime's default) none waits, and both runs succeed."""
+    waited = {}
+    for qps, name in (("5", "qps5"), ("-1", "qpsoff")):
+        with OperatorTest(name) as t:
+            operator = t.start_operator(f"--kube-api-qps={qps}", "--kube-api-burst=1")
+            steps = foreach_steps(list(range(4)), '["true"]', 'resources: {cpu: "100m", memory: 64}')
+            t.apply(flow_document("limited", steps, run={"flowRef": {"name": "limited"}}))
+            t.wait_flowrun("limited", "Succeeded", timeout=180)
+            waited[qps] = operator.metric("podflow_kube_rate_limiter_wait_seconds_sum")
+    expect(waited["5"] > 1, f"at 5 requests/s the client waited only {waited['5']} s in all")
+    expect(waited["-1"] == 0, f"with no client-side limit the client waited {waited['-1']} s")
+
+
 if __name__ == "__main__":
-    main([resources_land_exactly, too_big_and_gpus, max_workers, max_num_splits, max_starting_tasks])
+    main([resources_land_exactly, too_big_and_gpus, max_workers, max_num_splits, max_starting_tasks,
+          client_rate_limit])
