@@ -356,12 +356,16 @@ def summarize(rows):
         system = r["system"] + (f" ({r['variant']})" if r.get("variant") else "")
         groups.setdefault((r["n"], str(r["parallelism"]), system), []).append(r)
     print("| N | parallelism | system | runs (ok) | seconds min / median / max | requests/task min / med / max |"
-          " controller CPU s min / med / max | controller peak RSS MiB min / med / max |")
-    print("|---|---|---|---|---|---|---|---|")
+          " controller CPU s min / med / max | API server CPU s min / med / max |"
+          " controller peak RSS MiB min / med / max |")
+    print("|---|---|---|---|---|---|---|---|---|")
     order = {"podflow": 0, "job": 1, "argo": 2}
     for key in sorted(groups, key=lambda k: (k[0], k[1] != "16", order.get(k[2].split()[0], 9), k[2])):
         runs = groups[key]
         ok = [r for r in runs if r.get("ok")]
+
+        for r in ok:
+            r.setdefault("apiserver_cpu_s", (r.get("component_cpu_s") or {}).get("kube-apiserver"))
 
         def mmm(field):
             values = [r[field] for r in ok if r.get(field) is not None]
@@ -369,7 +373,8 @@ def summarize(rows):
                 return "-"
             return f"{min(values):g} / {statistics.median(values):g} / {max(values):g}"
         print(f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} ({len(ok)}) | {mmm('seconds')} | "
-              f"{mmm('requests_per_task')} | {mmm('controller_cpu_s')} | {mmm('controller_peak_rss_mb')} |")
+              f"{mmm('requests_per_task')} | {mmm('controller_cpu_s')} | {mmm('apiserver_cpu_s')} | "
+              f"{mmm('controller_peak_rss_mb')} |")
 
 
 def main():
@@ -404,6 +409,10 @@ def main():
                     except Exception as error:  # keep going; record the failure
                         r = {"system": system, "n": n, "parallelism": parallelism or "unlimited", "ok": False,
                              "error": str(error)[-3000:]}
+                    # non-default controller flags make another row in the summary, never a silent mix
+                    flags = args.operator_flags if system == "podflow" else args.argo_flags if system == "argo" else []
+                    if flags:
+                        r["variant"] = " ".join(flags)
                     rows.append(r)
                     with open(args.out, "a") as f:
                         f.write(json.dumps(r) + "\n")
