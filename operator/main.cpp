@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -127,7 +128,15 @@ void add_flags(CLI::App& app, Options& options) {
                  "API requests per second (client-side limit); <= 0: no client-side limit, "
                  "the API server's priority and fairness alone")
       ->default_val(100)
-      ->check(CLI::Number);
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            // strtod also takes "nan" and "inf", which would make the token bucket's arithmetic
+            // meaningless; -1 is how a user says "no limit"
+            double qps = 0;
+            if (CLI::detail::lexical_cast(value, qps) && std::isfinite(qps)) return std::string();
+            return "'" + value + "' is not a finite number (use -1 for no client-side limit)";
+          },
+          "NUMBER"));
   app.add_option("--kube-api-burst", options.burst, "API requests allowed in a burst")
       ->default_val(200)
       ->check(CLI::Range(1, 100000));

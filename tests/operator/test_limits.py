@@ -6,10 +6,11 @@ message, and pass with maxNumSplits 200), and the operator's client rate limit (
 set and off."""
 import os
 import re
+import subprocess
 import time
 from decimal import Decimal
 
-from operator_harness import OperatorTest, expect, flow_document, foreach_steps, main
+from operator_harness import OPERATOR, OperatorTest, expect, flow_document, foreach_steps, main
 
 
 def container(pod):
@@ -189,7 +190,8 @@ def max_starting_tasks():
 def client_rate_limit():
     """--kube-api-qps reaches the operator's client: at 5 requests/s (burst 1) its requests wait for
     the limiter; at -1 (no client-side limit: the API server's priority and fairness alone, as
-    controller-runtime's default) none waits, and both runs succeed."""
+    controller-runtime's default) none waits, and both runs succeed. A value that is no finite number
+    is refused with the fix."""
     waited = {}
     for qps, name in (("5", "qps5"), ("-1", "qpsoff")):
         with OperatorTest(name) as t:
@@ -200,6 +202,11 @@ def client_rate_limit():
             waited[qps] = operator.metric("podflow_kube_rate_limiter_wait_seconds_sum")
     expect(waited["5"] > 1, f"at 5 requests/s the client waited only {waited['5']} s in all")
     expect(waited["-1"] == 0, f"with no client-side limit the client waited {waited['-1']} s")
+    for bad in ("nan", "inf", "fast"):
+        refused = subprocess.run([OPERATOR, f"--kube-api-qps={bad}", "--datastore", "s3://b/p"],
+                                 capture_output=True, text=True, timeout=30)
+        expect(refused.returncode != 0 and "not a finite number (use -1" in refused.stderr,
+               f"--kube-api-qps={bad}: exit {refused.returncode}, {refused.stderr!r}")
 
 
 if __name__ == "__main__":
