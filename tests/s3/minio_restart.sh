@@ -11,13 +11,15 @@ pending_uploads() {
   aws_s3 s3api list-multipart-uploads --bucket "$BUCKET" --prefix "$PREFIX/" \
     --query 'length(Uploads || `[]`)' --output text
 }
-head -c $((400 * 1024 * 1024)) /dev/urandom >big
+# Big enough that MinIO stops while the upload is in flight: on a 2-core EPYC a 400 MiB upload at
+# concurrency 2 was done in under 1 s, so the stop comes 0.3 s after the start.
+head -c $((600 * 1024 * 1024)) /dev/urandom >big
 export PODFLOW_S3_PART_SIZE_MB=5 PODFLOW_S3_CONCURRENCY=2
 
 # 1. Stopped for 5 s mid-upload, then back: the retries carry the upload through.
 "$TOOL" put "$URL" retried/big big 2>retried.err &
 upload=$!
-sleep 1
+sleep 0.3
 if kill -0 "$upload" 2>/dev/null; then pass "the upload is still running when MinIO stops"; else fail "the upload finished before MinIO stopped (make the file bigger)"; fi
 "$MINIO" stop >/dev/null
 sleep 5
@@ -32,7 +34,7 @@ check "no multipart upload is left pending" test "$(pending_uploads)" = 0
 # 2. Stopped for longer than the retry budget: a clear error, nothing left behind.
 PODFLOW_S3_RETRY_SECONDS=3 PODFLOW_S3_CONCURRENCY=1 "$TOOL" put "$URL" gaveup/big big 2>gaveup.err &
 upload=$!
-sleep 0.5
+sleep 0.3
 if kill -0 "$upload" 2>/dev/null; then pass "the second upload is running when MinIO stops"; else fail "the second upload finished before MinIO stopped"; fi
 "$MINIO" stop >/dev/null
 wait "$upload"
