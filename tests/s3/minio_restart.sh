@@ -24,6 +24,8 @@ if kill -0 "$upload" 2>/dev/null; then pass "the upload is still running when Mi
 "$MINIO" stop >/dev/null
 sleep 5
 "$MINIO" start >/dev/null
+# still going once MinIO is back: the outage hit it, so what follows is the retries' doing
+if kill -0 "$upload" 2>/dev/null; then pass "the upload was still retrying when MinIO came back"; else fail "the upload ended while MinIO was down, so no retry carried it"; fi
 wait "$upload"
 check "the interrupted upload completes after MinIO is back (exit 0)" test $? -eq 0
 "$TOOL" get "$URL" retried/big copy
