@@ -348,6 +348,10 @@ def one_run(system, n, parallelism, args, log_dir):
 
 
 # ---------------------------------------------------------------- summary
+def apiserver_cpu_s(run):
+    return (run.get("component_cpu_s") or {}).get("kube-apiserver")
+
+
 def summarize(rows):
     groups = {}
     for r in rows:
@@ -364,16 +368,14 @@ def summarize(rows):
         runs = groups[key]
         ok = [r for r in runs if r.get("ok")]
 
-        for r in ok:
-            r.setdefault("apiserver_cpu_s", (r.get("component_cpu_s") or {}).get("kube-apiserver"))
-
         def mmm(field):
-            values = [r[field] for r in ok if r.get(field) is not None]
+            get = field if callable(field) else lambda r: r.get(field)
+            values = [value for value in (get(r) for r in ok) if value is not None]
             if not values:
                 return "-"
             return f"{min(values):g} / {statistics.median(values):g} / {max(values):g}"
         print(f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} ({len(ok)}) | {mmm('seconds')} | "
-              f"{mmm('requests_per_task')} | {mmm('controller_cpu_s')} | {mmm('apiserver_cpu_s')} | "
+              f"{mmm('requests_per_task')} | {mmm('controller_cpu_s')} | {mmm(apiserver_cpu_s)} | "
               f"{mmm('controller_peak_rss_mb')} |")
 
 
