@@ -70,7 +70,7 @@ app.kubernetes.io/part-of: podflow
 {{- define "podflow.s3SecretName" -}}
 {{- if .Values.s3.credentials.existingSecret -}}
 {{- .Values.s3.credentials.existingSecret -}}
-{{- else if .Values.s3.credentials.accessKeyId -}}
+{{- else if or .Values.s3.credentials.accessKeyId .Values.s3.credentials.perNamespace -}}
 {{- default (printf "%s-s3" (include "podflow.fullname" .)) .Values.s3.credentials.secretName -}}
 {{- end -}}
 {{- end -}}
@@ -101,4 +101,86 @@ app.kubernetes.io/part-of: podflow
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch, update]
+- apiGroups: [authorization.k8s.io]
+  resources: [localsubjectaccessreviews]
+  verbs: [create]
 {{- end -}}
+
+{{/* The namespaces the admission policies bind to: watchNamespaces, or all. */}}
+{{- define "podflow.policyNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+matchResources:
+  namespaceSelector:
+    matchExpressions:
+      - key: kubernetes.io/metadata.name
+        operator: In
+        values: {{ toJson .Values.watchNamespaces }}
+{{- end }}
+{{- end -}}
+
+{{/* The settings a flow's pods get, as CEL variables: secretNames, serviceAccounts (lists of
+names, from spec.defaults, the steps and the run's overrides) and placement (a nodeSelector or
+tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings object, or ""). */}}
+{{- define "podflow.settingsVariables" -}}
+{{- $r := .root -}}
+{{- $o := .overrides -}}
+- name: hasSpec
+  expression: has({{ $r }})
+- name: secretNames
+  expression: >-
+    (variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.secrets) ? {{ $r }}.defaults.secrets : [])
+    + (variables.hasSpec && has({{ $r }}.steps) ? {{ $r }}.steps.map(st, has(st.secrets) ? st.secrets.join(',') : '').join(',').split(',').filter(s, s != '') : [])
+    {{- if $o }}
+    + (has({{ $o }}) && has({{ $o }}.secrets) ? {{ $o }}.secrets : [])
+    {{- end }}
+- name: serviceAccounts
+  expression: >-
+    (variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.serviceAccount) ? [{{ $r }}.defaults.serviceAccount] : [])
+    + (variables.hasSpec && has({{ $r }}.steps) ? {{ $r }}.steps.filter(st, has(st.serviceAccount)).map(st, st.serviceAccount) : [])
+    {{- if $o }}
+    + (has({{ $o }}) && has({{ $o }}.serviceAccount) ? [{{ $o }}.serviceAccount] : [])
+    {{- end }}
+- name: placement
+  expression: >-
+    (variables.hasSpec && has({{ $r }}.defaults) && ((has({{ $r }}.defaults.nodeSelector) && size({{ $r }}.defaults.nodeSelector) > 0) || (has({{ $r }}.defaults.tolerations) && size({{ $r }}.defaults.tolerations) > 0)))
+    || (variables.hasSpec && has({{ $r }}.steps) && {{ $r }}.steps.exists(st, (has(st.nodeSelector) && size(st.nodeSelector) > 0) || (has(st.tolerations) && size(st.tolerations) > 0)))
+    {{- if $o }}
+    || (has({{ $o }}) && ((has({{ $o }}.nodeSelector) && size({{ $o }}.nodeSelector) > 0) || (has({{ $o }}.tolerations) && size({{ $o }}.tolerations) > 0)))
+    {{- end }}
+{{- end -}}
+
+{{/* The checks of those variables as the requesting user. dict: what (for messages),
+placement (bool: check it), placementRole (the ClusterRole that grants it), guard (a CEL condition under which nothing is checked). */}}
+{{- define "podflow.settingsValidations" -}}
+- expression: >-
+    {{ .guard }} || variables.secretNames.all(s,
+    authorizer.group('').resource('secrets').namespace(request.namespace).name(s).check('get').allowed())
+  reason: Forbidden
+  messageExpression: >-
+    'steps of {{ .what }} read Secrets that ' + request.userInfo.username + ' may not get in
+    namespace ' + request.namespace + ': ' + variables.secretNames.filter(s,
+    !authorizer.group('').resource('secrets').namespace(request.namespace).name(s).check('get').allowed()).join(', ')
+    + '; ask for `get` on them (a Role with resourceNames) or remove them from the flow'
+- expression: >-
+    {{ .guard }} || variables.serviceAccounts.all(a,
+    authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(a).check('impersonate').allowed())
+  reason: Forbidden
+  messageExpression: >-
+    'steps of {{ .what }} run as ServiceAccounts that ' + request.userInfo.username + ' may not
+    impersonate in namespace ' + request.namespace + ': ' + variables.serviceAccounts.filter(a,
+    !authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(a).check('impersonate').allowed()).join(', ')
+    + '; ask for `impersonate` on them (ClusterRole edit has it for the whole namespace) or remove
+    serviceAccount from the flow'
+{{- if .placement }}
+- expression: >-
+    {{ .guard }} || !variables.placement ||
+    authorizer.group('podflow.dev').resource('nodeplacements').namespace(request.namespace).check('use').allowed()
+  reason: Forbidden
+  messageExpression: >-
+    'steps of {{ .what }} set a nodeSelector or tolerations, but ' + request.userInfo.username + '
+    may not place pods in namespace ' + request.namespace + ' (it needs `use` on
+    nodeplacements.podflow.dev); ask an admin for a RoleBinding to the ClusterRole
+    {{ .placementRole }}, or remove nodeSelector and tolerations from the flow'
+{{- end }}
+{{- end -}}
+
