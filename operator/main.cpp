@@ -118,6 +118,25 @@ void add_flags(CLI::App& app, Options& options) {
                  "more would only queue in the API server, the scheduler and the nodes")
       ->default_val(1000)
       ->check(CLI::Range(1, 1000000));
+  // Tenancy: docs/operations.md, "Security model".
+  app.add_option("--author-checks", options.settings.check_author_rights,
+                 "before a run starts, check (SubjectAccessReview) that the FlowRun's creator, "
+                 "recorded by the chart's admission policies, may create its pods, read its "
+                 "Secrets, impersonate its ServiceAccounts and place pods; false: no checks "
+                 "(only where every user is trusted)")
+      ->default_val(true);
+  app.add_option("--placement-needs-grant", options.settings.placement_requires_grant,
+                 "a step's nodeSelector or tolerations need `use` on nodeplacements.podflow.dev")
+      ->default_val(true);
+  app.add_option("--operator-namespace", options.settings.operator_namespace,
+                 "the operator's own namespace, where runs are refused (their pods could run as "
+                 "its ServiceAccount); default: the pod's namespace")
+      ->envname("POD_NAMESPACE");
+  app.add_flag("--allow-operator-namespace", options.settings.allow_operator_namespace,
+               "run FlowRuns of the operator's own namespace too");
+  app.add_flag("--datastore-per-namespace", options.settings.datastore_per_namespace,
+               "keep each namespace's runs under <datastore>/<namespace> (and resume only from "
+               "there), so each namespace's S3 credentials can be limited to its prefix");
   app.add_option("--flowrun-workers", options.flowrun_workers, "FlowRuns reconciled at once")
       ->default_val(4)
       ->check(CLI::Range(1, 256));

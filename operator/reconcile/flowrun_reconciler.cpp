@@ -9,6 +9,7 @@
 #include "operator/kube/kube_time.hpp"
 #include "operator/pod/task_names.hpp"
 #include "operator/reconcile/api_resources.hpp"
+#include "operator/reconcile/author_rights.hpp"
 #include "operator/reconcile/conditions.hpp"
 #include "operator/reconcile/flow_document.hpp"
 #include "operator/reconcile/run_resume.hpp"
@@ -126,6 +127,18 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
     return std::nullopt;
   };
 
+  const OperatorSettings& settings = context_.settings;
+  if (!settings.allow_operator_namespace && !settings.operator_namespace.empty() &&
+      namespace_ == settings.operator_namespace) {
+    // Its pods could run as the operator's own ServiceAccount, which may create pods anywhere.
+    return refuse("Failed", "OperatorNamespace",
+                  "namespace '" + namespace_ +
+                      "' is the operator's own: runs there could act with the operator's "
+                      "identity; create the FlowRun in a namespace of its own (or, if every "
+                      "user of this namespace is an admin, start the operator with "
+                      "--allow-operator-namespace: chart value security.allowOperatorNamespace)");
+  }
+
   json flow_spec;
   std::string flow_name;
   bool from_reference = false;
@@ -163,26 +176,95 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
     }
     return refuse("Failed", "Invalid", message);
   }
-  std::vector<std::string> problems = decode_overrides(flow_name, flow_spec, spec).problems;
+  DecodedOverrides overrides = decode_overrides(flow_name, flow_spec, spec);
+  std::vector<std::string> problems = overrides.problems;
   for (auto& problem :
        flow::resolve_parameters(*decoded.flow, parameter_assignments(spec)).problems) {
     problems.push_back(std::move(problem));
   }
   for (const auto& step : decoded.flow->steps) {
-    const auto settings = flow::effective_settings(*decoded.flow, step);
-    if (!settings.namespace_.empty() && settings.namespace_ != namespace_) {
-      problems.push_back("step '" + step.name + "': namespace '" + settings.namespace_ +
+    const auto effective = flow::effective_settings(*decoded.flow, step, overrides.settings);
+    if (!effective.namespace_.empty() && effective.namespace_ != namespace_) {
+      problems.push_back("step '" + step.name + "': namespace '" + effective.namespace_ +
                          "' differs from the FlowRun's namespace '" + namespace_ +
                          "'; a run's tasks run in its namespace: create the FlowRun in '" +
-                         settings.namespace_ + "' or remove the setting");
+                         effective.namespace_ + "' or remove the setting");
     }
   }
   if (!problems.empty()) return refuse("Failed", "Invalid", join_problems(problems));
 
+  // The author may get no more through the run than by creating its pods themselves: checked
+  // here, on the flow the run will execute (a referenced Flow may have been written by another
+  // user), as the user the admission policies recorded.
+  const std::optional<Author> author = recorded_author(run);
+  if (settings.check_author_rights) {
+    if (!author) {
+      return refuse(
+          "Failed", "AuthorUnknown",
+          std::string("the FlowRun has no ") + kAuthorAnnotation +
+              " annotation, so the operator cannot check that its creator may use the "
+              "flow's Secrets, ServiceAccounts and node placement; install the "
+              "chart's admission policies (security.admissionPolicies=true; check with kubectl "
+              "get mutatingadmissionpolicies,validatingadmissionpolicies) and create "
+              "the FlowRun again, or start the operator with --author-checks=false on a "
+              "cluster whose users are all trusted");
+    }
+    const auto missing = missing_rights(context_.client, *author, namespace_,
+                                        rights_needed(*decoded.flow, overrides.settings, namespace_,
+                                                      settings.placement_requires_grant));
+    if (!missing.empty()) {
+      return refuse("Failed", "Forbidden",
+                    join_problems(missing) +
+                        "\nGrant the missing rights (or remove the "
+                        "settings from the flow) and create the FlowRun again");
+    }
+  }
+  const std::string origin = spec.value("resumeFrom", "");
+  if (!origin.empty() && !settings.datastore_per_namespace) {
+    // One datastore for all namespaces: resume only a run of this namespace, or of one whose
+    // FlowRun the author may read. (With --datastore-per-namespace the origin is looked up under
+    // this namespace's own prefix only.)
+    std::string elsewhere;
+    bool here = false;
+    for (const auto& other : context_.flowruns.list()) {
+      if (!other->contains("status") || (*other)["status"].value("runId", "") != origin) continue;
+      if (kube::namespace_of(*other) == namespace_) {
+        here = true;
+      } else if (elsewhere.empty()) {
+        elsewhere = kube::namespace_of(*other) + "/" + kube::name_of(*other);
+      }
+    }
+    if (!here && !elsewhere.empty()) {
+      const auto [other_namespace, other_name] = kube::split_key(elsewhere);
+      const Right read{"get",
+                       "podflow.dev",
+                       "flowruns",
+                       other_name,
+                       "spec.resumeFrom names run " + origin + " of FlowRun " + elsewhere,
+                       "kubectl create role ... --verb=get --resource=flowruns.podflow.dev -n " +
+                           other_namespace};
+      const bool allowed =
+          author && missing_rights(context_.client, *author, other_namespace, {read}).empty();
+      if (!allowed) {
+        return refuse("Failed", "ResumeFromForbidden",
+                      "spec.resumeFrom names run " + origin + " of namespace " + other_namespace +
+                          ", whose FlowRuns " + (author ? author->user : "the creator") +
+                          " may not read; resume a run of namespace " + namespace_ +
+                          ", or get read access to FlowRun " + elsewhere +
+                          " and create the FlowRun again");
+      }
+    }
+  }
+
   status["flow"] = flow_spec;
   status["flowName"] = flow_name;
   status["runId"] = name + "-" + kube::uid_of(run).substr(0, 8);
-  status["datastore"] = context_.settings.datastore;
+  std::string datastore = settings.datastore;
+  if (settings.datastore_per_namespace) {
+    while (!datastore.empty() && datastore.back() == '/') datastore.pop_back();
+    datastore += "/" + namespace_;
+  }
+  status["datastore"] = datastore;
   status["startTime"] = time;
   status["phase"] = "Running";
   status["observedGeneration"] = generation;

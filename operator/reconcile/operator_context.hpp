@@ -20,6 +20,21 @@ struct OperatorSettings {
   // Per FlowRun, Tasks whose pod has not started (no pod yet, or a Pending one), at most: more
   // would only queue in the API server, the scheduler and the nodes (--max-starting-tasks).
   std::int64_t max_starting_tasks = 1000;
+
+  // Tenancy (docs/operations.md, "Security model").
+  // Check, before a run starts, that its author (recorded by the admission policies) may do what
+  // its pods will do; a run without a recorded author is refused (--skip-author-checks: off).
+  bool check_author_rights = true;
+  // nodeSelector and tolerations need `use` on nodeplacements.podflow.dev (--placement-grant).
+  bool placement_requires_grant = true;
+  // The operator's own namespace (POD_NAMESPACE): runs there are refused unless
+  // allow_operator_namespace (--allow-operator-namespace), since its pods could run as the
+  // operator's ServiceAccount.
+  std::string operator_namespace;
+  bool allow_operator_namespace = false;
+  // Each namespace's runs live under <datastore>/<namespace> (--datastore-per-namespace), so a
+  // namespace's S3 credentials can be limited to its prefix and a resume never reads another's.
+  bool datastore_per_namespace = false;
 };
 
 struct OperatorContext {
