@@ -55,6 +55,30 @@ def cluster_env():
     return env
 
 
+# The admission policies a chart install puts in the cluster (charts/podflow/templates/
+# admission-policies.yaml), rendered as `helm install podflow -n podflow-system` would: every test
+# runs under what users get. Cluster-scoped and the same for every test, so applying them again is
+# harmless.
+POLICY_RELEASE = ("podflow", "podflow-system")
+_rendered_policies = None
+
+
+def admission_policies(env, *helm_args):
+    """The chart's admission policies as YAML (helm template --show-only)."""
+    global _rendered_policies
+    if _rendered_policies is not None and not helm_args:
+        return _rendered_policies
+    command = ["helm", "template", POLICY_RELEASE[0], os.path.join(SOURCE, "charts", "podflow"),
+               "-n", POLICY_RELEASE[1], "--show-only", "templates/admission-policies.yaml",
+               "--set", "s3.bucket=unused"] + list(helm_args)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    if result.returncode != 0:
+        raise TestFailure(f"{' '.join(command)} failed: {result.stderr}")
+    if not helm_args:
+        _rendered_policies = result.stdout
+    return result.stdout
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -176,11 +200,30 @@ class OperatorTest:
         for crd in ("flows", "flowruns", "tasks"):
             self.kubectl("wait", "--for=condition=Established", f"crd/{crd}.podflow.dev", "--timeout=60s",
                          namespaced=False)
+        for attempt in range(5):
+            result = self.kubectl("apply", "-f", "-", input=admission_policies(self.env), namespaced=False,
+                                  check=attempt == 4)
+            if result.returncode == 0:
+                break
+            time.sleep(1)
         self.kubectl("create", "namespace", self.ns, namespaced=False)
+        self.wait_for_policies()
         self.kubectl("create", "secret", "generic", "podflow-s3",
                      f"--from-literal=AWS_ACCESS_KEY_ID={self.env['AWS_ACCESS_KEY_ID']}",
                      f"--from-literal=AWS_SECRET_ACCESS_KEY={self.env['AWS_SECRET_ACCESS_KEY']}")
         return self
+
+    def wait_for_policies(self, namespace=None, timeout=60):
+        """Until the API server enforces the admission policies (it loads new ones within about a
+        second): a FlowRun created before would carry no author, and the operator refuses it."""
+        probe = ("apiVersion: podflow.dev/v1alpha1\nkind: FlowRun\nmetadata: {name: policy-probe}\n"
+                 "spec: {flowRef: {name: policy-probe}}\n")
+        def active():
+            result = subprocess.run(["kubectl", "-n", namespace or self.ns, "create", "--dry-run=server",
+                                     "-o", "json", "-f", "-"], input=probe, capture_output=True, text=True,
+                                    env=self.env, timeout=60)
+            return result.returncode == 0 and "podflow.dev/created-by" in result.stdout
+        self.wait_until("the admission policies to be active", active, timeout)
 
     def start_operator(self, *args, name=None):
         operator = Operator(self, args, name or f"operator-{len(self.operators)}")
