@@ -39,14 +39,40 @@ grep -q 'fieldPath: metadata.name' <<<"$m" && grep -q 'fieldPath: metadata.names
 m=$(render --set replicas=2 --set 'watchNamespaces={a,b}')
 grep -q -- '- --leader-elect$' <<<"$m" || fail "no --leader-elect with 2 replicas"
 grep -q 'type: RollingUpdate' <<<"$m" || fail "leader election should use RollingUpdate"
-grep -q 'kind: ClusterRole' <<<"$m" && fail "ClusterRole in namespaced mode"
+# (the users' node-placement ClusterRole apart: it grants the operator nothing)
+grep -A3 '^kind: ClusterRole' <<<"$m" | grep '  name:' | grep -v -- '-node-placement$' && fail "ClusterRole in namespaced mode"
 [ "$(grep -c -- '- --namespace=' <<<"$m")" = 2 ] || fail "want two --namespace flags"
 [ "$(grep -c '^kind: RoleBinding' <<<"$m")" = 3 ] || fail "want RoleBindings in a, b and the Lease's"
 m=$(render --set s3.credentials.existingSecret=mine)
 grep -q -- '- --s3-credentials-secret=mine$' <<<"$m" || fail "existingSecret flag"
 grep -q 'kind: Secret' <<<"$m" && fail "a Secret rendered with existingSecret"
-m=$(render --set 'watchNamespaces={a}' --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set 's3.credentials.namespaces={c}')
+out=$(render --set 'watchNamespaces={a}' --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set 's3.credentials.namespaces={c}' 2>&1) &&
+	fail "one set of S3 keys copied into a and c"
+grep -q 'perNamespace' <<<"$out" && grep -q 'sharedAcrossNamespaces' <<<"$out" || fail "no fix in the refusal of shared keys: $out"
+m=$(render --set 'watchNamespaces={a}' --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set 's3.credentials.namespaces={c}' --set s3.credentials.sharedAcrossNamespaces=true)
 [ "$(grep -c '^kind: Secret' <<<"$m")" = 2 ] || fail "want the tasks' Secret in a and c"
+m=$(render --set 'watchNamespaces={a,c}' --set s3.credentials.perNamespace.a.accessKeyId=ka --set s3.credentials.perNamespace.a.secretAccessKey=sa \
+	--set s3.credentials.perNamespace.c.accessKeyId=kc --set s3.credentials.perNamespace.c.secretAccessKey=sc)
+[ "$(grep -c '^kind: Secret' <<<"$m")" = 2 ] && grep -q '"ka"' <<<"$m" && grep -q '"kc"' <<<"$m" ||
+	fail "want a's and c's own keys in their Secrets"
+grep -q -- '- --s3-credentials-secret=t-podflow-s3$' <<<"$m" || fail "perNamespace: --s3-credentials-secret"
+
+note "security defaults (docs/operations.md, Security model)"
+m=$(render)
+for f in --author-checks=true --placement-needs-grant=true --datastore-per-namespace; do
+	grep -q -- "- $f\$" <<<"$m" || fail "flag $f missing"
+done
+grep -q -- '--allow-operator-namespace' <<<"$m" && fail "--allow-operator-namespace by default"
+for k in MutatingAdmissionPolicy MutatingAdmissionPolicyBinding ValidatingAdmissionPolicy ValidatingAdmissionPolicyBinding; do
+	grep -q "^kind: $k\$" <<<"$m" || fail "no $k"
+done
+grep -q "request.namespace != 'rel'" <<<"$m" || fail "FlowRuns in the release namespace are not refused"
+grep -q 'name: t-podflow-rel-node-placement$' <<<"$m" || fail "no node-placement ClusterRole"
+m=$(render --set security.admissionPolicies=false --set security.placementNeedsGrant=false --set security.allowOperatorNamespace=true --set s3.perNamespacePrefix=false)
+grep -qE 'AdmissionPolicy|node-placement|--datastore-per-namespace' <<<"$m" && fail "security values do not turn things off"
+grep -q -- '- --allow-operator-namespace$' <<<"$m" && grep -q -- '- --placement-needs-grant=false$' <<<"$m" || fail "security flags"
+m=$(render --set 'watchNamespaces={a,b}')
+grep -q 'values: \["a","b"\]' <<<"$m" || fail "the policies are not bound to watchNamespaces"
 out=$(render --set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s 2>&1) && fail "credentials from values with no namespace to put them in"
 m=$(render --set metrics.serviceMonitor.enabled=true)
 grep -q 'kind: ServiceMonitor' <<<"$m" || fail "ServiceMonitor not rendered when enabled"
@@ -65,7 +91,7 @@ make_ns "$rel-b"
 for mode in cluster namespaced; do
 	args=()
 	[ $mode = namespaced ] && args=(--set "watchNamespaces={$rel-a,$rel-b}" --set replicas=2 \
-		--set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s)
+		--set s3.credentials.accessKeyId=k --set s3.credentials.secretAccessKey=s --set s3.credentials.sharedAcrossNamespaces=true)
 	out=$(helm template "h$SUFFIX" "$CHART" -n "$rel" --include-crds -f "$values" "${args[@]}" |
 		kubectl apply --dry-run=server -f - 2>&1) || fail "$mode mode: dry-run refused: $out"
 	grep -qiE 'PodSecurity|violate|unknown field|deprecated' <<<"$out" && fail "$mode mode: warnings: $out"
