@@ -72,6 +72,9 @@ struct S3Client::Connection {
         std::chrono::milliseconds(static_cast<long long>(settings.request_timeout * 1000)));
     config.set_chunksize(1 << 20);  // fewer, larger socket writes and reads
     config.set_validate_certificates(true);
+    // A followed redirect would resend the request, with its SigV4 Authorization header, to
+    // whatever host the Location names; S3 never needs one followed (send() reports them).
+    config.set_max_redirects(0);
     if (!settings.ca_bundle.empty()) {
       if (!std::ifstream(settings.ca_bundle)) {
         throw StoreError("cannot read the CA bundle AWS_CA_BUNDLE=" + settings.ca_bundle);
@@ -172,6 +175,10 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
   for (int attempt = 1;; ++attempt) {
     try {
       S3Response response = attempt_once();
+      // No caller expects a redirect (304 answers only conditional reads, which callers handle).
+      if (response.status >= 300 && response.status < 400 && response.status != 304) {
+        fail(what, response);
+      }
       if (!is_retryable_s3_answer(response.status, response.error_code())) return response;
       const std::string code = response.error_code();
       problem = "HTTP " + std::to_string(response.status) + (code.empty() ? "" : " " + code);
@@ -233,6 +240,13 @@ void S3Client::fail(const std::string& what, const S3Response& response) const {
     message += "; bucket " + bucket_ + " is not in region " + settings_.region +
                (region.empty() ? "" : " but in " + region) + ": set AWS_REGION" +
                (region.empty() ? "" : "=" + region);
+  } else if (response.status >= 300 && response.status < 400) {
+    const std::string location = response.header("location");
+    message += "; " + endpoint + " answered with a redirect" +
+               (location.empty() ? std::string() : " to " + location) +
+               ", which podflow does not follow (the request carries signed credentials): set "
+               "PODFLOW_S3_ENDPOINT to the endpoint that serves bucket " +
+               bucket_ + " (and AWS_REGION to its region)";
   } else if (code == "RequestTimeTooSkewed") {
     message += "; this machine's clock is too far off: synchronize it (NTP)";
   }

@@ -60,9 +60,11 @@ class S3Client {
   S3Client& operator=(const S3Client&) = delete;
 
   // Sends the request and returns the first answer that is not worth retrying, whatever its
-  // status. Connection errors, 5xx and throttling are retried with backoff until
-  // settings().retry_seconds are spent; then StoreError says what failed and for how long.
-  // `what` names the operation for messages: "GET s3://bucket/key".
+  // status, except a redirect (3xx but 304): it is never followed, since it would carry the
+  // signed request to another host, and throws StoreError naming the Location and the fix.
+  // Connection errors, 5xx and throttling are retried with backoff until settings().retry_seconds
+  // are spent; then StoreError says what failed and for how long. `what` names the operation for
+  // messages: "GET s3://bucket/key".
   S3Response send(const S3Request& request, const std::string& what) const;
 
   // Throws StoreError describing an unexpected answer: the operation, HTTP status, S3 error code
