@@ -1,10 +1,14 @@
 #include "datastore/datastore.hpp"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 
 #include "datastore/local_object_store.hpp"
 #include "datastore/s3_object_store.hpp"
@@ -90,6 +94,16 @@ std::string Datastore::allocate_run_id() {
   throw StoreError("cannot allocate a run id in " + url() + ": every id tried was taken");
 }
 
+bool Datastore::release_run_id(const std::string& run) {
+  const std::string key = run_record_key(run);
+  const auto bytes = objects_->get_bytes(key);
+  if (!bytes) return false;
+  const auto record = nlohmann::json::parse(*bytes, nullptr, false);
+  const nlohmann::json placeholder = {{"run", run}};
+  if (record.is_discarded() || record != placeholder) return false;
+  return objects_->remove(key);
+}
+
 void Datastore::write_run_record(const std::string& run, const nlohmann::json& record) {
   objects_->put_bytes(run_record_key(run),
                       record.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
@@ -121,6 +135,16 @@ std::vector<RunRecord> Datastore::list_run_records() {
 }
 
 BlobRef Datastore::store_artifact(const std::string& flow, const std::filesystem::path& path) {
+  if (auto* local = dynamic_cast<LocalObjectStore*>(objects_.get())) {
+    // Hash the store's own read-only copy, not the caller's file, which may change meanwhile
+    // (a hard link to a file outside, a process of the step still writing).
+    const auto staged = local->stage_file(flow + "/data", path);
+    const FileDigest digest = sha256_file(staged->path());
+    const std::string key = blob_key(flow, digest.sha256);
+    const auto existing = objects_->head(key);
+    if (!existing || existing->size != digest.size) local->commit_staged(*staged, key);
+    return {digest.sha256, digest.size};
+  }
   const FileDigest digest = sha256_file(path);
   const std::string key = blob_key(flow, digest.sha256);
   const auto existing = objects_->head(key);
@@ -138,6 +162,24 @@ BlobRef Datastore::store_artifact_bytes(const std::string& flow, std::string_vie
 
 bool Datastore::has_blob(const std::string& flow, const std::string& sha256) {
   return objects_->head(blob_key(flow, sha256)).has_value();
+}
+
+bool Datastore::blob_intact(const std::string& flow, const BlobRef& blob) {
+  if (dynamic_cast<LocalObjectStore*>(objects_.get()) == nullptr) return true;
+  const auto existing = objects_->head(blob_key(flow, blob.sha256));
+  return existing && existing->size == blob.size;
+}
+
+std::optional<std::string> Datastore::quarantine_blob(const std::string& flow,
+                                                      const std::string& sha256,
+                                                      std::uint64_t expected_inode) {
+  auto* local = dynamic_cast<LocalObjectStore*>(objects_.get());
+  if (local == nullptr) return std::nullopt;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const std::string aside =
+      flow + "/quarantine/" + sha256 + "." +
+      std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  return local->quarantine(blob_key(flow, sha256), aside, expected_inode);
 }
 
 void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
@@ -167,9 +209,32 @@ void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
     if (::stat(local->c_str(), &status) != 0) {
       throw StoreError(system_error_text("cannot read " + local->string(), errno));
     }
-    // A hard link is free; hashing it would read every input of every task, so only the size
-    // is checked here (the blob was hashed when it was stored).
+    // A small input is copied and its copy hashed: cheap, and a step that writes to it cannot
+    // touch the shared blob. A larger one is a reflink where the filesystem can share extents
+    // (a private copy for free), else a hard link: hashing it would read every input of every
+    // task, so only the size is checked (the blob was hashed when it was stored).
     check_size(static_cast<std::uint64_t>(status.st_size));
+    if (blob.size < kCopyBelowBytes) {
+      TemporaryFile copy(directory);
+      copy.copy_from(*local);
+      copy.set_mode(0444);
+      check_digest(copy.path());
+      copy.commit_rename(destination);
+      return;
+    }
+    {
+      const int source = ::open(local->c_str(), O_RDONLY | O_CLOEXEC);
+      if (source >= 0) {
+        TemporaryFile clone(directory);
+        const bool cloned = ::ioctl(clone.descriptor(), FICLONE, source) == 0;
+        ::close(source);
+        if (cloned) {
+          clone.set_mode(0444);
+          clone.commit_rename(destination);
+          return;
+        }
+      }
+    }
     if (::link(local->c_str(), destination.c_str()) == 0) return;
     if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
       throw StoreError(system_error_text(

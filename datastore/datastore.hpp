@@ -35,6 +35,10 @@ struct RunRecord {
 
 class Datastore {
  public:
+  // Local inputs smaller than this are copied, not hard-linked: a step that writes to one then
+  // changes only its own copy, never a blob other tasks and runs share.
+  static constexpr std::uint64_t kCopyBelowBytes = 1 << 20;
+
   explicit Datastore(ObjectStorePtr objects);
 
   ObjectStore& objects() { return *objects_; }
@@ -55,6 +59,10 @@ class Datastore {
   // exclusive create of _runs/<n>.json holding the placeholder {"run": "<n>"}, moving on to n+1
   // when another process got n first. Safe across threads, processes and hosts sharing the store.
   std::string allocate_run_id();
+  // Gives back a run id that allocate_run_id reserved when the run could not start (writing its
+  // record failed, say on a full disk): removes _runs/<run>.json only if it still holds the
+  // placeholder, so a real record is never lost. True when it was removed.
+  bool release_run_id(const std::string& run);
   void write_run_record(const std::string& run, const nlohmann::json& record);
   std::optional<nlohmann::json> read_run_record(const std::string& run);
   // Every run record, in increasing run-id order. Records that are not valid JSON are skipped.
@@ -62,15 +70,31 @@ class Datastore {
 
   // ---- artifacts ----
   // Stores the file as a content-addressed blob of `flow` and returns its reference. Streams
-  // the file through SHA-256 in constant memory; skips the upload when the blob exists. CONSUMES
-  // the file: a local store moves it into place (no copy) when it can, so the caller must not
-  // use or modify the file afterwards.
+  // the file through SHA-256 in constant memory; skips the upload when the blob exists with the
+  // right size (a missing or wrong-sized blob is written again: that is how a damaged blob
+  // heals). CONSUMES the file: a local store moves it into place (no copy) when it is a file
+  // with one link owned by this user, else copies it (a reflink where possible), and hashes the
+  // store's own copy, so the blob's bytes always match its name and a hard link to a file
+  // elsewhere never changes that file's mode. The caller must not use the file afterwards.
   BlobRef store_artifact(const std::string& flow, const std::filesystem::path& path);
   BlobRef store_artifact_bytes(const std::string& flow, std::string_view bytes);
   bool has_blob(const std::string& flow, const std::string& sha256);
+  // A cheap check that a committed artifact can still be read: in a local store, its blob exists
+  // with the manifest's size (resume re-runs, instead of reusing, a task whose blob is missing).
+  // A remote store is not asked (true): every read from it verifies the SHA-256 anyway.
+  bool blob_intact(const std::string& flow, const BlobRef& blob);
+  // A local blob whose bytes no longer match its name (a step wrote through a hard link) is moved
+  // to <flow>/quarantine/<sha256>.<unix time in ns>: kept for inspection, never read as the blob;
+  // the next task that stores these bytes re-creates it. Only if its file is still
+  // `expected_inode`. Returns the quarantine key, or nullopt when there was nothing to move (the
+  // blob was stored again meanwhile, or the store is remote).
+  std::optional<std::string> quarantine_blob(const std::string& flow, const std::string& sha256,
+                                             std::uint64_t expected_inode);
   // Makes the blob appear, read-only (0444), at `destination` (which must not exist; its
-  // directory must). A local store hard-links the blob (checking its size), copying when the
-  // destination is on another filesystem; a remote store downloads to a temporary file, checks
+  // directory must). A local store copies a blob below kCopyBelowBytes (and checks its SHA-256:
+  // cheap at that size), reflinks a larger one where the filesystem can (a private copy for
+  // free), and only otherwise hard-links it (checking its size), copying when the destination is
+  // on another filesystem; a remote store downloads to a temporary file, checks
   // size and SHA-256 and only then renames it into place. A mismatch throws StoreError naming
   // `artifact_name` and both hashes; a corrupt blob is never handed over.
   void fetch_artifact(const std::string& flow, const BlobRef& blob,

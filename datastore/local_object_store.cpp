@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <system_error>
 
 #include "datastore/store_error.hpp"
@@ -46,52 +47,98 @@ std::filesystem::path LocalObjectStore::path_of(const std::string& key) const {
   return root_ / key;
 }
 
+template <typename Write>
+auto LocalObjectStore::with_space_advice(const std::filesystem::path& path, Write&& write) {
+  try {
+    return write();
+  } catch (const StoreError& error) {
+    if (!is_out_of_space(error.error_number())) throw;
+    throw StoreError(error.what() + out_of_space_advice(path, root_), error.error_number());
+  }
+}
+
 void LocalObjectStore::put_bytes(const std::string& key, std::string_view bytes) {
   const auto path = path_of(key);
-  create_directories_or_throw(path.parent_path());
-  TemporaryFile file(path.parent_path());
-  file.write(bytes);
-  file.set_mode(kObjectMode);
-  file.commit_rename(path);
+  with_space_advice(path, [&] {
+    create_directories_or_throw(path.parent_path());
+    TemporaryFile file(path.parent_path());
+    file.write(bytes);
+    file.set_mode(kObjectMode);
+    file.commit_rename(path);
+  });
 }
 
 void LocalObjectStore::put_file(const std::string& key, const std::filesystem::path& source) {
   const auto path = path_of(key);
-  create_directories_or_throw(path.parent_path());
-  TemporaryFile file(path.parent_path());
-  file.copy_from(source);
-  file.set_mode(kObjectMode);
-  file.commit_rename(path);
+  with_space_advice(path, [&] {
+    create_directories_or_throw(path.parent_path());
+    TemporaryFile file(path.parent_path());
+    file.copy_from(source);
+    file.set_mode(kObjectMode);
+    file.commit_rename(path);
+  });
 }
 
 void LocalObjectStore::put_file_consuming(const std::string& key,
                                           const std::filesystem::path& source) {
   const auto path = path_of(key);
-  create_directories_or_throw(path.parent_path());
+  with_space_advice(path, [&] {
+    create_directories_or_throw(path.parent_path());
+    // Moved when the file is ours alone, else copied: never chmod-ed or renamed before that is
+    // known (a hard link to a private file elsewhere must keep its mode and stay separate).
+    TemporaryFile file(path.parent_path(), TemporaryFile::TakeFrom{source, kObjectMode});
+    file.commit_rename(path);
+  });
+}
+
+std::unique_ptr<TemporaryFile> LocalObjectStore::stage_file(const std::string& directory_key,
+                                                            const std::filesystem::path& source) {
+  const auto directory = path_of(directory_key);
+  return with_space_advice(directory, [&] {
+    create_directories_or_throw(directory);
+    return std::make_unique<TemporaryFile>(directory, TemporaryFile::TakeFrom{source, kObjectMode});
+  });
+}
+
+void LocalObjectStore::commit_staged(TemporaryFile& staged, const std::string& key) {
+  const auto path = path_of(key);
+  with_space_advice(path, [&] {
+    create_directories_or_throw(path.parent_path());
+    staged.commit_rename(path);
+  });
+}
+
+std::optional<std::string> LocalObjectStore::quarantine(const std::string& key,
+                                                        const std::string& quarantine_key,
+                                                        std::uint64_t expected_inode) {
+  const auto path = path_of(key);
+  const auto aside = path_of(quarantine_key);
+  create_directories_or_throw(aside.parent_path());
   struct stat status {};
-  if (::lstat(source.c_str(), &status) != 0) {
-    throw StoreError(system_error_text("cannot read " + source.string(), errno));
+  if (::lstat(path.c_str(), &status) != 0 || status.st_ino != expected_inode) return std::nullopt;
+  if (::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, aside.c_str(), RENAME_NOREPLACE) != 0) {
+    throw_system_error("cannot move " + path.string() + " aside to " + aside.string(), errno);
   }
-  if (!S_ISREG(status.st_mode)) {
-    throw StoreError("cannot store " + source.string() + ": not a regular file");
+  // Someone stored the blob again between the check and the rename: that copy is good, so it
+  // goes back (unless yet another copy has appeared meanwhile, which is just as good).
+  if (::lstat(aside.c_str(), &status) == 0 && status.st_ino != expected_inode) {
+    if (::renameat2(AT_FDCWD, aside.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+      ::unlink(aside.c_str());
+    }
+    return std::nullopt;
   }
-  // Moving the file is free and atomic; it needs the same filesystem and a file we may chmod.
-  if (::chmod(source.c_str(), kObjectMode) == 0 && ::rename(source.c_str(), path.c_str()) == 0) {
-    return;
-  }
-  if (errno != EXDEV && errno != EPERM && errno != EACCES) {
-    throw StoreError(system_error_text("cannot write " + path.string(), errno));
-  }
-  put_file(key, source);
+  return quarantine_key;
 }
 
 bool LocalObjectStore::put_bytes_if_absent(const std::string& key, std::string_view bytes) {
   const auto path = path_of(key);
-  create_directories_or_throw(path.parent_path());
-  TemporaryFile file(path.parent_path());
-  file.write(bytes);
-  file.set_mode(kObjectMode);
-  return file.commit_link_if_absent(path);
+  return with_space_advice(path, [&] {
+    create_directories_or_throw(path.parent_path());
+    TemporaryFile file(path.parent_path());
+    file.write(bytes);
+    file.set_mode(kObjectMode);
+    return file.commit_link_if_absent(path);
+  });
 }
 
 std::optional<std::string> LocalObjectStore::get_bytes(const std::string& key) {

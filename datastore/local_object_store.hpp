@@ -8,9 +8,12 @@
 // Not fsync'ed: atomic against crashes of processes, not against losing power.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 
 #include "datastore/object_store.hpp"
+#include "datastore/temporary_file.hpp"
 
 namespace podflow::datastore {
 
@@ -42,7 +45,26 @@ class LocalObjectStore : public ObjectStore {
   bool remove(const std::string& key) override;
   std::optional<std::filesystem::path> local_path(const std::string& key) override;
 
+  // Storing a file whose key depends on its bytes (a blob), without trusting the file to stay
+  // as it was: stage_file takes it into a read-only TemporaryFile in the directory of
+  // `directory_key` (TakeFrom: moved when it is ours alone, else copied); the caller hashes
+  // that, then commit_staged() puts it under the key its hash names (or lets it go: the
+  // TemporaryFile deletes itself).
+  std::unique_ptr<TemporaryFile> stage_file(const std::string& directory_key,
+                                            const std::filesystem::path& source);
+  void commit_staged(TemporaryFile& staged, const std::string& key);
+
+  // Moves the object `key` aside to `quarantine_key` (kept, never read as `key`) if its file is
+  // still the inode `expected_inode`. Returns the quarantine key, or nullopt when `key` holds
+  // another file by now (stored again meanwhile: left alone) or none. Throws StoreError.
+  std::optional<std::string> quarantine(const std::string& key, const std::string& quarantine_key,
+                                        std::uint64_t expected_inode);
+
  private:
+  // Runs `write`; a StoreError for a full filesystem gets out_of_space_advice appended.
+  template <typename Write>
+  auto with_space_advice(const std::filesystem::path& path, Write&& write);
+
   // The file of `key`, after checking the key.
   std::filesystem::path path_of(const std::string& key) const;
 

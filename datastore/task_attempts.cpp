@@ -30,6 +30,30 @@ bool is_attempt_number(const std::string& text) {
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// Why the manifest's outputs cannot be read any more, or nullopt when they can.
+std::optional<std::string> damaged_blob(Datastore& store, const Manifest& manifest) {
+  auto check = [&](const std::string& what, const BlobRef& blob) -> std::optional<std::string> {
+    if (store.blob_intact(manifest.id.flow, blob)) return std::nullopt;
+    const std::string key = Datastore::blob_key(manifest.id.flow, blob.sha256);
+    const auto found = store.objects().head(key);
+    return what + ": blob " + key + " in " + store.url() +
+           (found ? " has " + std::to_string(found->size) + " bytes, the manifest says " +
+                        std::to_string(blob.size)
+                  : std::string(" is missing")) +
+           "; the task runs again to store it again";
+  };
+  for (const auto& [name, blob] : manifest.artifacts) {
+    if (auto damage = check("artifact '" + name + "'", blob)) return damage;
+  }
+  if (manifest.foreach) {
+    const BlobRef index{manifest.foreach->index, manifest.foreach->count * 16};
+    if (auto damage = check("the foreach index of '" + manifest.foreach->artifact + "'", index)) {
+      return damage;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<TaskAttempts> list_task_attempts(Datastore& store, const std::string& flow,
@@ -70,12 +94,19 @@ CloneResult clone_committed_tasks(
   result.found = !tasks.empty();
   std::erase_if(tasks, [&](const TaskAttempts& entry) { return !keep(entry.step, entry.task); });
   std::vector<std::optional<ClonedTask>> cloned(tasks.size());
+  std::vector<std::optional<SkippedTask>> skipped(tasks.size());
   parallel_for(tasks.size(), threads, [&](std::size_t, std::size_t i) {
     const TaskAttempts& entry = tasks[i];
     // The task's commit, if any: the latest attempt that has a manifest.
     for (auto attempt = entry.attempts.rbegin(); attempt != entry.attempts.rend(); ++attempt) {
       auto manifest = store.read_manifest({flow, from, entry.step, entry.task, *attempt});
       if (!manifest) continue;
+      // Reusing a task whose outputs are gone would make every task that reads them fail for
+      // good; running it again stores them again.
+      if (auto damage = damaged_blob(store, *manifest)) {
+        skipped[i] = SkippedTask{entry.step, entry.task, *attempt, std::move(*damage)};
+        return;
+      }
       manifest->id.run = to;
       store.write_manifest(*manifest);
       ClonedTask task{entry.step, entry.task, *attempt, std::nullopt};
@@ -86,6 +117,9 @@ CloneResult clone_committed_tasks(
   });
   for (auto& task : cloned) {
     if (task) result.cloned.push_back(std::move(*task));
+  }
+  for (auto& task : skipped) {
+    if (task) result.skipped.push_back(std::move(*task));
   }
   return result;
 }

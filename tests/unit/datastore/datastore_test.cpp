@@ -73,16 +73,26 @@ TEST_CASE("datastore: equal content is stored once, as a read-only blob") {
   CHECK_FALSE(datastore.has_blob("other", first.sha256));  // blobs are per flow
 }
 
-TEST_CASE("datastore: a local fetch hard-links the blob") {
+TEST_CASE("datastore: a local fetch hard-links a large blob and copies a small one") {
   ScratchDirectory scratch;
   auto datastore = local_datastore(scratch / "store");
-  const BlobRef blob = datastore.store_artifact_bytes("flow", "weights");
+  // Large: a hard link (on a filesystem without reflinks, such as ext4 or tmpfs).
+  const std::string weights(Datastore::kCopyBelowBytes, 'w');
+  const BlobRef blob = datastore.store_artifact_bytes("flow", weights);
   std::filesystem::create_directories(scratch / "inputs");
   datastore.fetch_artifact("flow", blob, scratch / "inputs/model", "model");
-  CHECK(read_file(scratch / "inputs/model") == "weights");
+  CHECK(read_file(scratch / "inputs/model") == weights);
   const auto stored = scratch / "store" / Datastore::blob_key("flow", blob.sha256);
   CHECK(status_of(scratch / "inputs/model").st_ino == status_of(stored).st_ino);
   CHECK((status_of(scratch / "inputs/model").st_mode & 0777) == 0444);
+
+  // Small: the task's own copy, so writing to it cannot change the shared blob.
+  const BlobRef small = datastore.store_artifact_bytes("flow", "bias");
+  datastore.fetch_artifact("flow", small, scratch / "inputs/bias", "bias");
+  CHECK(read_file(scratch / "inputs/bias") == "bias");
+  const auto small_blob = scratch / "store" / Datastore::blob_key("flow", small.sha256);
+  CHECK(status_of(scratch / "inputs/bias").st_ino != status_of(small_blob).st_ino);
+  CHECK((status_of(scratch / "inputs/bias").st_mode & 0777) == 0444);
 }
 
 TEST_CASE("datastore: a fetch through a remote-style store verifies the hash") {

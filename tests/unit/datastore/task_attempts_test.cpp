@@ -26,6 +26,9 @@ Manifest manifest_of(const AttemptId& id, const std::string& artifact = "x") {
 // The earlier run "5" of flow "fan": start (a foreach of 3) committed; each.0 committed on its
 // second attempt; each.1 failed (logs, no manifest); each.10 committed; join never ran.
 void write_earlier_run(Datastore& store) {
+  // The blobs the manifests name (resume reuses only tasks whose blobs are intact).
+  store.objects().put_bytes(Datastore::blob_key("fan", std::string(64, 'a')), "x");
+  store.objects().put_bytes(Datastore::blob_key("fan", std::string(64, 'b')), std::string(48, 0));
   Manifest start = manifest_of({"fan", "5", "start", "start", 0}, "items");
   start.foreach = podflow::datastore::ForeachIndex{"items", 3, std::string(64, 'b')};
   store.write_manifest(start);
