@@ -1,20 +1,30 @@
 // podflow-runtime: runs ONE task attempt (docs/step-contract.md).
 //
-//   podflow-runtime [--task FILE] [--result FILE]
+//   podflow-runtime [--task FILE] [--result FILE] [--parent-pid PID]
 //
 // The task spec is the JSON in FILE, else in $PODFLOW_TASK. The result goes to --result FILE,
 // else $PODFLOW_RESULT_PATH, else /dev/termination-log when it is writable (in a Kubernetes pod).
+// --parent-pid PID (the local runner passes its own pid): the runtime asks the kernel for SIGTERM
+// when its parent dies (PR_SET_PDEATHSIG) and checks that its parent is still PID; if the parent
+// is already gone, or dies later, even by SIGKILL, the runtime stops the step exactly as on
+// SIGTERM (grace period, then SIGKILL, every descendant killed, task reported `killed`). The
+// runtime is a child subreaper, so no process the step starts (even with setsid) outlives it.
 // Exit code: 0 the task succeeded, 1 it did not, 2 the command line or the task spec is wrong.
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
 
+#include "runtime/step_process.hpp"
 #include "runtime/task_result.hpp"
 #include "runtime/task_runner.hpp"
 #include "runtime/task_spec.hpp"
@@ -73,7 +83,11 @@ int main(int argc, char** argv) {
   CLI::App app{"podflow-runtime: runs one task of a flow (see docs/step-contract.md)"};
   std::string task_file;
   std::string result_file;
+  pid_t parent_pid = 0;
   app.add_option("--task", task_file, "The task spec (JSON); default: $PODFLOW_TASK");
+  app.add_option("--parent-pid", parent_pid,
+                 "Stop the step as on SIGTERM when this process (our parent) dies")
+      ->check(CLI::PositiveNumber);
   app.add_option("--result", result_file,
                  "Where to write the result (JSON); default: $PODFLOW_RESULT_PATH, else "
                  "/dev/termination-log if writable");
@@ -86,6 +100,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto destination = result_destination(result_file);
+
+  if (parent_pid > 0) {
+    // The signal arrives through the signalfd like any SIGTERM. Checked after prctl: a parent
+    // that died before it would never send it.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent_pid) ::kill(::getpid(), SIGTERM);
+  }
+  // Before the step starts: processes it orphans become ours, so we can kill them all.
+  if (!podflow::runtime::become_subreaper()) {
+    std::cerr << "podflow-runtime: cannot become a child subreaper (" << std::strerror(errno)
+              << "); processes the step starts with setsid may outlive it\n";
+  }
 
   const auto text = read_task_text(task_file);
   TaskResult refused;

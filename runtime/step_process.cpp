@@ -10,7 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "runtime/step_environment.hpp"
 
@@ -87,6 +90,36 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return result;
 }
 
+// Our direct children: /proc/self/task/<tid>/children for every thread (orphans are adopted by
+// the main thread's process), else a scan of /proc for processes whose parent is us.
+std::vector<pid_t> direct_children() {
+  std::vector<pid_t> children;
+  std::error_code error;
+  bool listed = false;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+    std::ifstream file(task.path() / "children");
+    if (!file) continue;
+    listed = true;
+    for (pid_t pid; file >> pid;) children.push_back(pid);
+  }
+  if (listed) return children;
+  const pid_t self = ::getpid();
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream file(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t parent = 0;
+    rest >> state >> parent;
+    if (parent == self) children.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return children;
+}
+
 // What the child reports through the exec pipe when it cannot start the command.
 struct StartFailure {
   int stage = 0;  // 1: chdir, 2: exec
@@ -94,6 +127,43 @@ struct StartFailure {
 };
 
 }  // namespace
+
+bool become_subreaper() {
+  return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0;
+}
+
+int kill_descendants(std::chrono::milliseconds limit) {
+  const auto give_up = Clock::now() + limit;
+  int killed = 0;
+  for (;;) {
+    const std::vector<pid_t> children = direct_children();
+    // Kill first, reap after: a child's id cannot be reused until it is reaped.
+    for (const pid_t child : children) {
+      if (::kill(child, SIGKILL) == 0) ++killed;
+    }
+    bool any = false;
+    for (;;) {
+      const pid_t done = ::waitpid(-1, nullptr, WNOHANG);
+      if (done > 0) {
+        any = true;
+        continue;
+      }
+      if (done < 0 && errno == EINTR) continue;
+      if (done < 0 && errno == ECHILD && children.empty()) return killed;  // none left at all
+      break;
+    }
+    if (Clock::now() >= give_up) {
+      // A process stuck in the kernel (uninterruptible I/O) cannot be reaped yet; it dies as soon
+      // as the call returns, so going on loses nothing but this warning.
+      std::cerr << "podflow-runtime: " << children.size()
+                << " process(es) of the step did not die within "
+                << std::chrono::duration_cast<std::chrono::seconds>(limit).count()
+                << " s of SIGKILL (stuck in the kernel?); going on without them\n";
+      return killed;
+    }
+    if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
   std::vector<std::string> argv = command.argv;
@@ -190,6 +260,10 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
     stopping = true;
     if (outcome.ending != StepEnding::could_not_start) outcome.ending = why;
     signal_group(SIGTERM);
+    // Adopted processes that left the group (setsid) get the same grace period to clean up.
+    for (const pid_t adopted : direct_children()) {
+      if (adopted != child) ::kill(adopted, SIGTERM);
+    }
     kill_at = Clock::now() + command.grace;
   };
 
@@ -199,6 +273,9 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
       if (done == child) {
         reaped = true;
         signal_group(SIGKILL);  // whatever the step left behind in its group
+        // ... and every other descendant, which we adopted as a subreaper: once they are gone,
+        // nothing holds the output pipes open and nothing can write to an output.
+        kill_descendants();
         kill_at = kNever;
         drain_until = Clock::now() + kDrainTime;
       }

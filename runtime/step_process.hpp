@@ -2,7 +2,10 @@
 // shell) in a process group of its own, dying with the runtime (PR_SET_PDEATHSIG); stdout and
 // stderr written to log files AND copied through to the runtime's own; a timeout that sends
 // SIGTERM to the group, then SIGKILL after the grace period; the same stop on SIGTERM/SIGINT to
-// the runtime. When the command exits, whatever it left running in its group is killed.
+// the runtime. When the command exits (or is stopped), whatever it left running is killed: its
+// group, and every other descendant (a process that left the group with setsid), which the
+// runtime adopts as a child subreaper (become_subreaper) and kills and reaps before it returns,
+// so nothing of the step can write to an output after the outputs are stored.
 #pragma once
 
 #include <chrono>
@@ -44,5 +47,16 @@ struct StepOutcome {
 
 // Throws std::runtime_error when the pipes, log files or process cannot be created.
 StepOutcome run_step(const StepCommand& command, TerminationSignals& signals);
+
+// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant whose parent dies
+// becomes our child instead of init's, so kill_descendants can find it. Call it before the step
+// starts. Returns false (errno set) if the kernel refused.
+bool become_subreaper();
+
+// SIGKILLs and reaps every descendant of this process until none is left (grandchildren become
+// children as their parents die), within `limit`; returns how many were killed. Only direct
+// children are ever signalled: their ids cannot be reused before we reap them. Must not run
+// while a child we still want to waitpid() for is alive.
+int kill_descendants(std::chrono::milliseconds limit = std::chrono::seconds(10));
 
 }  // namespace podflow::runtime

@@ -15,11 +15,13 @@
 
 namespace podflow::runtime {
 
-// A blob that an input hard-links to, as it was before the step ran. Mode 0444 stops a step
-// from writing to its inputs, except when it runs as root; checking the blob afterwards turns
-// that mistake into a loud failure instead of a silently corrupted store.
+// A blob that an input hard-links to, as it was before the step ran (small inputs are copies and
+// large ones reflinks where the filesystem can: those cannot harm the blob and are not listed).
+// Mode 0444 stops a step from writing to its inputs, except when it runs as root; checking the
+// blob afterwards turns that mistake into a loud failure instead of a silently corrupted store.
 struct LinkedInput {
   std::string name;  // as the step saw it: "a", or "<parent task>/a" in a join
+  std::string sha256;
   std::string blob_key;
   std::filesystem::path blob_file;
   std::uint64_t inode = 0;
@@ -42,7 +44,11 @@ struct TaskInputs {
 TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
                           const std::filesystem::path& work_dir);
 
-// The first linked input whose blob changed since prepare_inputs (nullptr if none).
+// The first linked input whose blob changed since prepare_inputs (nullptr if none): its inode's
+// size or modification time changed, or, for the first kRehashBudgetBytes of linked inputs
+// (cheap: they were just read, so they are in the page cache), its bytes no longer hash to its
+// name (a rewrite that kept the size and reset the time).
+inline constexpr std::uint64_t kRehashBudgetBytes = 64 << 20;
 const LinkedInput* find_modified_input(const TaskInputs& inputs);
 
 }  // namespace podflow::runtime

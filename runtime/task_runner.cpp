@@ -172,19 +172,29 @@ class TaskAttempt {
     }
 
     if (const LinkedInput* modified = find_modified_input(inputs_)) {
-      // The blob no longer matches its name; removing it makes every later reader fail loudly
-      // ("missing") instead of reading the wrong bytes.
-      std::string removal;
+      // The shared blob no longer holds the bytes its name promises. Deleting it would leave
+      // every manifest that names it pointing at nothing; moving it aside keeps the evidence,
+      // makes readers fail saying it is missing instead of reading wrong bytes, and lets the
+      // next task that stores these bytes (a retry of the parent, `podflow resume`) re-create it.
+      std::string aside;
       try {
-        store_->objects().remove(modified->blob_key);
-        removal = "the corrupted blob " + modified->blob_key + " was removed from the datastore";
+        if (const auto key =
+                store_->quarantine_blob(spec_.flow, modified->sha256, modified->inode)) {
+          aside = "the shared blob " + modified->blob_key +
+                  " no longer holds the bytes its sha256 names, so it was moved aside to " + *key +
+                  " (kept for inspection, never read as the blob); tasks that read it fail "
+                  "until the task that made it runs again: `podflow resume` re-runs it";
+        } else {
+          aside = "the blob " + modified->blob_key + " was stored again meanwhile";
+        }
       } catch (const std::exception& error) {
-        removal = std::string("removing the corrupted blob failed: ") + error.what();
+        aside = std::string("moving the damaged blob aside failed: ") + error.what() + "; delete " +
+                modified->blob_file.string() + " so no one reads it";
       }
       result.reason = "the step modified its input '" + modified->name +
                       "'; inputs are read-only (hard links to the datastore's blobs): write a "
                       "changed copy to $PODFLOW_OUTPUTS instead; " +
-                      removal;
+                      aside;
       result.retryable = false;
       return;
     }
@@ -304,6 +314,7 @@ class TaskAttempt {
 
 TaskResult run_task(const TaskSpec& spec, TerminationSignals& signals) {
   TaskResult result = TaskAttempt(spec, signals).run();
+  kill_descendants();  // run_step already did; this covers a step interrupted by an exception
   const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
   if (keep == nullptr || std::strcmp(keep, "1") != 0) {
     std::error_code ignored;

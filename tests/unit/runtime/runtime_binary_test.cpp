@@ -266,23 +266,68 @@ TEST_CASE("foreach: unusable lists fail the task with the message, and commit no
         "and inherited none");
 }
 
-TEST_CASE("a step that writes to its inputs (possible as root) fails and the blob is dropped") {
+TEST_CASE("a step that writes to a shared input (possible as root) fails; the blob is kept aside") {
   ScratchDirectory scratch;
-  REQUIRE(
-      run_runtime(scratch, task_spec(scratch, "start", "start", "printf one > $PODFLOW_OUTPUTS/a"))
-          .exit_code == 0);
+  // 2 MiB: above the size below which inputs are copied, so it is a hard link to the blob.
+  REQUIRE(run_runtime(scratch, task_spec(scratch, "start", "start",
+                                         "head -c 2097152 /dev/urandom > $PODFLOW_OUTPUTS/a"))
+              .exit_code == 0);
+  auto store = open_store(scratch);
+  const auto blob = store.read_manifest(attempt_of("start", "start"))->artifacts.at("a");
+  const std::string key = Datastore::blob_key("demo", blob.sha256);
   auto spec = task_spec(scratch, "middle", "middle",
                         "chmod u+w $PODFLOW_INPUTS/a && printf x >> $PODFLOW_INPUTS/a");
   spec["parents"] = {parent("start")};
   const auto run = run_runtime(scratch, spec);
   CHECK(run.exit_code == 1);
-  CHECK(run.result["reason"].get<std::string>().starts_with(
-      "the step modified its input 'a'; inputs are read-only"));
+  const std::string reason = run.result["reason"].get<std::string>();
+  CHECK(reason.starts_with("the step modified its input 'a'; inputs are read-only"));
+  CHECK(reason.find("the shared blob " + key +
+                    " no longer holds the bytes its sha256 names, so it was moved aside to "
+                    "demo/quarantine/" +
+                    blob.sha256 + ".") != std::string::npos);
   CHECK(run.result["retryable"] == false);
-  auto store = open_store(scratch);
-  // Nobody reads the wrong bytes: the blob is gone, so readers fail saying so.
-  CHECK(store.objects().list("demo/data/").empty());
+  // Nobody reads the wrong bytes under the blob's name; the damaged bytes are kept aside.
+  CHECK_FALSE(store.objects().head(key).has_value());
+  const auto aside = store.objects().list("demo/quarantine/");
+  REQUIRE(aside.size() == 1);
+  CHECK(aside[0].size == blob.size + 1);
   CHECK_FALSE(store.read_manifest(attempt_of("middle", "middle")).has_value());
+  CHECK_FALSE(store.blob_intact("demo", blob));
+}
+
+TEST_CASE("a rewrite of a shared input that keeps its size and time is caught by its hash") {
+  ScratchDirectory scratch;
+  REQUIRE(run_runtime(scratch, task_spec(scratch, "start", "start",
+                                         "head -c 2097152 /dev/zero > $PODFLOW_OUTPUTS/a"))
+              .exit_code == 0);
+  auto spec = task_spec(scratch, "middle", "middle",
+                        "touch -r $PODFLOW_INPUTS/a $PODFLOW_OUTPUTS/stamp && "
+                        "chmod u+w $PODFLOW_INPUTS/a && "
+                        "printf X | dd of=$PODFLOW_INPUTS/a conv=notrunc 2>/dev/null && "
+                        "touch -r $PODFLOW_OUTPUTS/stamp $PODFLOW_INPUTS/a");
+  spec["parents"] = {parent("start")};
+  const auto run = run_runtime(scratch, spec);
+  CHECK(run.exit_code == 1);
+  CHECK(run.result["reason"].get<std::string>().starts_with("the step modified its input 'a'"));
+  CHECK(open_store(scratch).objects().list("demo/quarantine/").size() == 1);
+}
+
+TEST_CASE("a small input is the step's own copy: writing to it cannot touch the shared blob") {
+  ScratchDirectory scratch;
+  REQUIRE(
+      run_runtime(scratch, task_spec(scratch, "start", "start", "printf one > $PODFLOW_OUTPUTS/a"))
+          .exit_code == 0);
+  auto spec = task_spec(scratch, "middle", "middle",
+                        "chmod u+w $PODFLOW_INPUTS/a && printf x >> $PODFLOW_INPUTS/a && "
+                        "cat $PODFLOW_INPUTS/a");
+  spec["parents"] = {parent("start")};
+  const auto run = run_runtime(scratch, spec);
+  CHECK(run.exit_code == 0);
+  CHECK(run.stdout_text == "onex");
+  auto store = open_store(scratch);
+  CHECK(artifact_text(store, attempt_of("start", "start"), "a") == "one");
+  CHECK(artifact_text(store, attempt_of("middle", "middle"), "a") == "one");  // inherited as is
 }
 
 TEST_CASE("a step's leftover background processes are killed when it exits") {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,6 +20,13 @@
 extern char** environ;
 
 namespace podflow::testing {
+
+// The binary under test: PODFLOW_TEST_RUNTIME_BINARY when set (to show that a test fails on an
+// older build), else the one built with the tests.
+inline std::string runtime_binary() {
+  const char* other = std::getenv("PODFLOW_TEST_RUNTIME_BINARY");
+  return other && *other ? other : PODFLOW_RUNTIME_BINARY;
+}
 
 struct RuntimeRun {
   int exit_code = -1;
@@ -47,8 +55,8 @@ class RuntimeProcess {
       environment.emplace_back(*entry);
     }
     environment.insert(environment.end(), extra_environment.begin(), extra_environment.end());
-    std::vector<std::string> arguments = {PODFLOW_RUNTIME_BINARY, "--task", spec_.string(),
-                                          "--result", result_.string()};
+    std::vector<std::string> arguments = {runtime_binary(), "--task", spec_.string(), "--result",
+                                          result_.string()};
     std::vector<char*> argv, envp;
     for (auto& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
