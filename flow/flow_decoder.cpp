@@ -1,6 +1,8 @@
 #include "flow/flow_decoder.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -10,6 +12,7 @@
 
 #include "flow/defaults.hpp"
 #include "flow/names.hpp"
+#include "flow/parameters.hpp"
 #include "flow/suggestion.hpp"
 #include "flow/yaml_value.hpp"
 
@@ -166,9 +169,12 @@ class Decoder {
     return string_value(node, field);
   }
 
+  // `fix` explains values below `minimum`; `too_large` (when given) those above `maximum`, so a
+  // huge number is not told it must be "at least 1".
   std::optional<std::int64_t> integer_value(const YAML::Node& node, const std::string& what,
                                             std::int64_t minimum, std::int64_t maximum,
-                                            const std::string& fix) {
+                                            const std::string& fix,
+                                            const std::string& too_large = "") {
     if (!node.IsScalar() || scalar_kind(node) != ScalarKind::Integer ||
         node.Scalar().find_first_of("xob") != std::string::npos) {
       error(node, what + " must be a whole number, not " + describe_node(node) + "; " + fix);
@@ -179,14 +185,27 @@ class Decoder {
       std::size_t used = 0;
       value = std::stoll(node.Scalar(), &used, 10);
     } catch (const std::exception&) {
-      error(node, what + " " + node.Scalar() + " is out of range; " + fix);
+      const bool negative = !node.Scalar().empty() && node.Scalar()[0] == '-';
+      error(node, what + " " + node.Scalar() + " is out of range; " +
+                      (negative || too_large.empty() ? fix : too_large));
       return std::nullopt;
     }
     if (value < minimum || value > maximum) {
-      error(node, what + " is " + std::to_string(value) + "; " + fix);
+      error(node, what + " is " + std::to_string(value) + "; " +
+                      (value > maximum && !too_large.empty() ? too_large : fix));
       return std::nullopt;
     }
     return value;
+  }
+
+  // A YAML "\0" or JSON "\u0000" escape puts a NUL byte in a string; exec cannot pass it (C
+  // strings end there), so the program would silently get a shorter argument.
+  bool check_no_nul(const YAML::Node& node, const std::string& what, const std::string& value) {
+    const std::size_t nul = value.find('\0');
+    if (nul == std::string::npos) return true;
+    error(node, what + " contains a NUL byte (\\0) at offset " + std::to_string(nul) +
+                    ", which a program's arguments and environment cannot carry; remove it");
+    return false;
   }
 
   bool boolean_value(const YAML::Node& node, const std::string& what) {
@@ -211,6 +230,52 @@ class Decoder {
       if (auto value = string_value(entry.second, what + "." + key)) result[key] = *value;
     }
     return result;
+  }
+
+  enum class KeyUse { ObjectLabel, PodLabel, Annotation, NodeSelector };
+
+  // Keys (and label values) the API server would refuse, found before a run creates pods that
+  // then fail one by one. A key whose node is not a string was reported by string_map.
+  void check_labels(const YAML::Node& map, const std::string& what, KeyUse use) {
+    if (!map.IsMap()) return;
+    const bool labels = use != KeyUse::Annotation;
+    for (const auto& entry : map) {
+      if (!entry.first.IsScalar()) continue;
+      const std::string key = entry.first.Scalar();
+      const std::string kind = labels ? "label" : "annotation";
+      const std::string shown = "'" + key + "'";
+      if (const std::string problem = qualified_name_problem(key); !problem.empty()) {
+        error(entry.first, what + ": key " + shown + " is not a valid " + kind +
+                               " key: " + problem + "; e.g. tier or example.com/tier");
+        continue;
+      }
+      // kubernetes.io/ and k8s.io/ belong to Kubernetes' own components (their subdomains, such
+      // as node.kubernetes.io/, are meant for users and tools); podflow.dev/ labels are the
+      // operator's, which replace the user's on every pod.
+      if (use != KeyUse::NodeSelector &&
+          (key.starts_with("kubernetes.io/") || key.starts_with("k8s.io/"))) {
+        error(entry.first, what + ": key " + shown +
+                               " uses a prefix Kubernetes reserves for itself (kubernetes.io/, "
+                               "k8s.io/); use your own prefix, e.g. example.com/" +
+                               key.substr(key.find('/') + 1));
+        continue;
+      }
+      if (use == KeyUse::PodLabel && key.starts_with("podflow.dev/")) {
+        error(entry.first, what + ": key " + shown +
+                               " uses the prefix podflow.dev/, whose labels podflow sets on every "
+                               "pod itself; use your own prefix, e.g. example.com/" +
+                               key.substr(key.find('/') + 1));
+        continue;
+      }
+      if (!labels || !entry.second.IsScalar() || scalar_kind(entry.second) != ScalarKind::String) {
+        continue;
+      }
+      const std::string& value = entry.second.Scalar();
+      if (const std::string problem = label_value_problem(value); !problem.empty()) {
+        error(entry.second, what + "." + key + ": '" + value +
+                                "' is not a valid label value: " + problem + "; e.g. batch-jobs");
+      }
+    }
   }
 
   std::vector<std::string> string_list(const YAML::Node& node, const std::string& what,
@@ -247,6 +312,7 @@ class Decoder {
     if (auto name = optional_string(metadata, "namespace", "metadata")) flow.namespace_ = *name;
     if (const YAML::Node labels = metadata["labels"]) {
       flow.metadataLabels = string_map(labels, "metadata.labels");
+      check_labels(labels, "metadata.labels", KeyUse::ObjectLabel);
     }
   }
 
@@ -254,6 +320,7 @@ class Decoder {
     if (!node) return;
     if (!expect_list(node, "spec.parameters", "[{name: alpha, default: \"0.5\"}]")) return;
     std::set<std::string> names;
+    std::size_t total_default_bytes = 0;
     for (const auto& item : node) {
       Parameter parameter;
       parameter.mark = mark_of(item);
@@ -282,8 +349,27 @@ class Decoder {
       if (auto help = optional_string(item, "help", what)) parameter.help = *help;
       if (const YAML::Node value = item["default"]) {
         parameter.defaultValue = parameter_default(value, parameter.type, what);
+        // The run refuses what resolve_parameters refuses; validate says so first.
+        if (parameter.defaultValue) {
+          const std::string problem =
+              parameter_value_problem(parameter.type, *parameter.defaultValue);
+          if (!problem.empty()) {
+            error(value, what + ": the default " + problem);
+            parameter.defaultValue.reset();
+          } else {
+            total_default_bytes += json_escaped_size(*parameter.defaultValue);
+          }
+        }
       }
       flow.parameters.push_back(std::move(parameter));
+    }
+    if (total_default_bytes > defaults::kMaxParameterTotalBytes) {
+      error(node, "spec.parameters: the defaults add up to " + std::to_string(total_default_bytes) +
+                      " bytes (JSON-escaped); all values together may be at most " +
+                      std::to_string(defaults::kMaxParameterTotalBytes) +
+                      " bytes (64 KiB), since every step receives them all in its environment. "
+                      "Pass large data as a path (s3://... or a file) or produce it as an "
+                      "artifact instead");
     }
   }
 
@@ -394,6 +480,11 @@ class Decoder {
       check_fields(item, fields, "the step");
       if (const YAML::Node command = item["command"]) {
         step.command = string_list(command, "command", "[python3, train.py]");
+        if (command.IsSequence()) {
+          for (std::size_t i = 0; i < step.command.size() && i < command.size(); ++i) {
+            check_no_nul(command[i], "command[" + std::to_string(i) + "]", step.command[i]);
+          }
+        }
         if (command.IsSequence() && step.command.empty() && command.size() == 0) {
           error(command,
                 "command is empty; give the program and its arguments, e.g. "
@@ -447,9 +538,11 @@ class Decoder {
     }
     if (const YAML::Node timeout = map["timeoutSeconds"]) {
       settings.timeoutSeconds =
-          integer_value(timeout, field("timeoutSeconds"), 1, INT64_C(1) << 40,
+          integer_value(timeout, field("timeoutSeconds"), 1, defaults::kMaxTimeoutSeconds,
                         "a timeout must be a positive number of seconds (the default is 432000, "
-                        "5 days)");
+                        "5 days)",
+                        "a timeout may be at most " + std::to_string(defaults::kMaxTimeoutSeconds) +
+                            " seconds (365 days); the default is 432000 (5 days)");
     }
     if (const YAML::Node retry = map["retry"]) {
       if (expect_map(retry, field("retry"))) {
@@ -496,14 +589,26 @@ class Decoder {
     }
     if (const YAML::Node selector = map["nodeSelector"]) {
       settings.nodeSelector = string_map(selector, field("nodeSelector"));
+      check_labels(selector, field("nodeSelector"), KeyUse::NodeSelector);
     }
     if (const YAML::Node tolerations = map["tolerations"]) {
       decode_tolerations(tolerations, field("tolerations"), settings.tolerations);
     }
-    if (const YAML::Node labels = map["labels"])
+    if (const YAML::Node labels = map["labels"]) {
       settings.labels = string_map(labels, field("labels"));
+      check_labels(labels, field("labels"), KeyUse::PodLabel);
+    }
     if (const YAML::Node annotations = map["annotations"]) {
       settings.annotations = string_map(annotations, field("annotations"));
+      check_labels(annotations, field("annotations"), KeyUse::Annotation);
+      std::size_t bytes = 0;
+      for (const auto& [key, value] : settings.annotations) bytes += key.size() + value.size();
+      if (bytes > defaults::kMaxAnnotationBytes) {
+        error(annotations, field("annotations") + " hold " + describe_bytes(double(bytes)) +
+                               "; Kubernetes allows at most 256 KiB of annotations on a pod. "
+                               "Keep data out of annotations: pass it as a parameter or an "
+                               "artifact");
+      }
     }
   }
 
@@ -512,14 +617,23 @@ class Decoder {
     check_fields(node, kResourceFields, what);
     if (const YAML::Node cpu = node["cpu"]) resources.cpu = cpu_quantity(cpu, what + ".cpu");
     if (const YAML::Node memory = node["memory"]) {
-      resources.memory = byte_quantity(memory, what + ".memory", "60000 (MB) or \"60Gi\"");
+      resources.memory = byte_quantity(
+          memory, what + ".memory", "60000 (MB) or \"60Gi\"", defaults::kMaxMemoryBytes,
+          "no node has that much memory: memory may be at most 64 TiB (\"64Ti\", "
+          "or 70368744 as megabytes); the largest machines sold today have 32 to "
+          "48 TiB");
     }
     if (const YAML::Node disk = node["disk"]) {
-      resources.disk = byte_quantity(disk, what + ".disk", "10240 (MB) or \"10Gi\"");
+      resources.disk =
+          byte_quantity(disk, what + ".disk", "10240 (MB) or \"10Gi\"", defaults::kMaxDiskBytes,
+                        "no node has that much local disk: disk may be at most 1 PiB "
+                        "(\"1Pi\", or 1125899906 as megabytes)");
     }
     if (const YAML::Node gpu = node["gpu"]) {
-      resources.gpu =
-          integer_value(gpu, what + ".gpu", 0, 1024, "gpu is a count of devices, 0 or more");
+      resources.gpu = integer_value(
+          gpu, what + ".gpu", 0, defaults::kMaxGpu, "gpu is a count of devices, 0 or more",
+          "gpu may be at most " + std::to_string(defaults::kMaxGpu) +
+              " devices: no node has more (the largest machines have 8 to 16 GPUs)");
     }
     if (const YAML::Node vendor = node["gpuVendor"]) {
       resources.gpuVendor = string_value(vendor, what + ".gpuVendor");
@@ -531,17 +645,40 @@ class Decoder {
     }
   }
 
+  // What to say about more cpu than any node has; decimal, so it reads like the user's number.
+  static std::string cpu_ceiling() {
+    return "no node has that many cores: cpu may be at most " +
+           std::to_string(static_cast<long long>(defaults::kMaxCpuCores)) +
+           " (the largest machines sold today have about 1,000 cores)";
+  }
+
   std::optional<Quantity> cpu_quantity(const YAML::Node& node, const std::string& what) {
     if (node.IsScalar() && scalar_kind(node) == ScalarKind::Float) {
-      error(node, what + " " + node.Scalar() +
-                      " has a fraction; write it as a quantity string such as \"" + node.Scalar() +
-                      "\" or \"500m\" (Kubernetes accepts whole numbers or strings)");
+      const double value = std::strtod(node.Scalar().c_str(), nullptr);
+      if (std::isnan(value)) {
+        error(node, what + " " + node.Scalar() +
+                        " is not a number; write a number of cores (2) or a string such as "
+                        "\"500m\"");
+      } else if (value > defaults::kMaxCpuCores) {
+        error(node, what + " " + node.Scalar() + " is too large; " + cpu_ceiling());
+      } else if (value >= 1 && value == std::floor(value)) {
+        error(node, what + " " + node.Scalar() +
+                        " is written as a floating-point number; write the whole number " +
+                        std::to_string(static_cast<long long>(value)) +
+                        " or a quantity string such as \"" + node.Scalar() + "\"");
+      } else {
+        error(node, what + " " + node.Scalar() +
+                        " has a fraction; write it as a quantity string such as \"" +
+                        node.Scalar() +
+                        "\" or \"500m\" (Kubernetes accepts whole numbers or strings)");
+      }
       return std::nullopt;
     }
     if (node.IsScalar() && scalar_kind(node) == ScalarKind::Integer) {
-      auto cores = integer_value(node, what, 1, 100000,
+      auto cores = integer_value(node, what, 1, static_cast<std::int64_t>(defaults::kMaxCpuCores),
                                  "cpu must be at least 1 core (or a string "
-                                 "such as \"500m\" for less)");
+                                 "such as \"500m\" for less)",
+                                 cpu_ceiling());
       if (!cores) return std::nullopt;
       return Quantity{std::to_string(*cores), static_cast<double>(*cores)};
     }
@@ -557,6 +694,10 @@ class Decoder {
         error(node, what + " '" + node.Scalar() + "' must be more than zero (at least \"1m\")");
         return std::nullopt;
       }
+      if (quantity->value > defaults::kMaxCpuCores) {
+        error(node, what + " '" + node.Scalar() + "' is too large; " + cpu_ceiling());
+        return std::nullopt;
+      }
       return quantity;
     }
     error(node,
@@ -564,12 +705,14 @@ class Decoder {
     return std::nullopt;
   }
 
+  // `ceiling` is in bytes: more than any node has; `too_large` says so and gives the limit.
   std::optional<Quantity> byte_quantity(const YAML::Node& node, const std::string& what,
-                                        const std::string& example) {
+                                        const std::string& example, double ceiling,
+                                        const std::string& too_large) {
     if (node.IsScalar() && scalar_kind(node) == ScalarKind::Integer) {
-      auto megabytes =
-          integer_value(node, what, 1, INT64_C(1) << 40,
-                        "an integer is megabytes and must be at least 1, e.g. " + example);
+      auto megabytes = integer_value(
+          node, what, 1, static_cast<std::int64_t>(ceiling / 1e6),
+          "an integer is megabytes and must be at least 1, e.g. " + example, too_large);
       if (!megabytes) return std::nullopt;
       return quantity_from_megabytes(*megabytes);
     }
@@ -587,6 +730,10 @@ class Decoder {
         error(node, what + " '" + node.Scalar() + "' must be more than zero, e.g. " + example);
         return std::nullopt;
       }
+      if (quantity->value > ceiling) {
+        error(node, what + " '" + node.Scalar() + "' is too large; " + too_large);
+        return std::nullopt;
+      }
       return quantity;
     }
     error(node, what + " must be megabytes (an integer) or a quantity string, not " +
@@ -602,8 +749,10 @@ class Decoder {
       check_fields(item, kEnvFields, what + " entry");
       EnvVar var;
       var.name = required_string(item, "name", what + " entry").value_or("");
-      if (const YAML::Node value = item["value"])
+      if (const YAML::Node value = item["value"]) {
         var.value = string_value(value, what + "." + var.name).value_or("");
+        check_no_nul(value, what + "." + var.name, var.value);
+      }
       if (var.name.empty()) continue;
       if (!is_env_name(var.name)) {
         error(item["name"],
@@ -649,7 +798,9 @@ class Decoder {
       if (const YAML::Node seconds = item["tolerationSeconds"]) {
         toleration.tolerationSeconds =
             integer_value(seconds, what + ".tolerationSeconds", 0, INT64_C(1) << 40,
-                          "tolerationSeconds must be 0 or more");
+                          "tolerationSeconds must be 0 or more",
+                          "tolerationSeconds may be at most 1099511627776 (2^40); leave it out to "
+                          "tolerate the taint forever");
       }
       tolerations.push_back(std::move(toleration));
     }

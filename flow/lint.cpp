@@ -41,6 +41,14 @@ bool check_step_names(const LintContext& context) {
       context.report(step, "'" + step.name +
                                "' is a reserved word and cannot name a step; "
                                "rename the step");
+    } else if (step.name.back() == '_') {
+      // A task's pod is `<flowrun>.<step>.<split path>` with '_' written '-' (docs/api.md), and
+      // Kubernetes refuses a part of a name that ends with '-'.
+      context.report(step,
+                     "the step name ends with '_', which its pods' names cannot (they are "
+                     "<flowrun>.<step> with '_' written '-', and Kubernetes refuses a name "
+                     "or a part between dots that ends with '-'); remove the trailing '_' (e.g. " +
+                         step.name.substr(0, step.name.find_last_not_of('_') + 1) + ")");
     } else if (step.name.size() > kMaxStepNameLength) {
       context.report(step, "the step name is " + std::to_string(step.name.size()) +
                                " characters; at most " + std::to_string(kMaxStepNameLength) +

@@ -1,6 +1,7 @@
 // The shapes of names: Kubernetes object names, step and parameter identifiers, variables.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace podflow::flow {
@@ -13,5 +14,13 @@ bool is_dns_subdomain(std::string_view name);
 bool is_identifier(std::string_view name);
 // Environment variable names: [A-Za-z_][A-Za-z0-9_]*.
 bool is_env_name(std::string_view name);
+
+// Why `key` cannot be a Kubernetes label or annotation key (a qualified name: an optional
+// DNS-subdomain prefix of at most 253 and '/', then a name of at most 63 of [A-Za-z0-9-_.]
+// starting and ending alphanumeric), as "the part after '/' is empty"; "" when it can.
+std::string qualified_name_problem(std::string_view key);
+// Why `value` cannot be a Kubernetes label value (empty, or at most 63 of [A-Za-z0-9-_.]
+// starting and ending alphanumeric); "" when it can.
+std::string label_value_problem(std::string_view value);
 
 }  // namespace podflow::flow

@@ -2,6 +2,7 @@
 
 #include "flow/flow_decoder.hpp"
 #include "flow/lint.hpp"
+#include "flow/parameters.hpp"
 #include "test_flows.hpp"
 
 using podflow::flow::decode_flow;
@@ -128,4 +129,130 @@ TEST_CASE("a FlowRun kept in the same file is skipped") {
                            "---\napiVersion: podflow.dev/v1alpha1\nkind: FlowRun\n"
                            "metadata: {name: test-1}\nspec: {flowRef: {name: test}}\n";
   CHECK(podflow::test::valid_flow(yaml).name == "test");
+}
+
+// Parameters: resolve_parameters is what `podflow run` and the operator's FlowRun path call, so
+// these are the refusals both get. (Kept here until tests/unit/CMakeLists.txt lists a
+// parameters_test.cpp of its own.)
+namespace {
+
+podflow::flow::FlowSpec parameter_flow() {
+  return podflow::test::valid_flow(
+      podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}},
+                               "  parameters:\n"
+                               "    - {name: size, type: integer, default: 8}\n"
+                               "    - {name: alpha, type: number, default: 0.5}\n"
+                               "    - {name: label}\n"));
+}
+
+std::string problems_of(const std::vector<std::string>& assignments) {
+  std::string text;
+  for (const auto& problem :
+       podflow::flow::resolve_parameters(parameter_flow(), assignments).problems) {
+    text += problem + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("a parameter given twice is refused, naming both values and their positions") {
+  CHECK(problems_of({"size=1", "label=x", "size=2"}) ==
+        "--param size is given twice: size=1 (the 1st --param) and size=2 (the 3rd --param); "
+        "give it once\n");
+  CHECK(problems_of({"size=1", "label=x"}).empty());
+}
+
+TEST_CASE("integer parameters hold decimal int64 values only") {
+  for (const std::string value : {"1e3", "0x10", " 5", "5 ", "", "1.0", "+"}) {
+    CAPTURE(value);
+    CHECK(
+        problems_of({"label=x", "size=" + value}) ==
+        "--param size=" + value + ": '" + value +
+            "' is not an integer value; write decimal digits with an optional sign, e.g. 42 or -7 "
+            "(no spaces, exponent, fraction or 0x prefix)\n");
+  }
+  CHECK(problems_of({"label=x", "size=9223372036854775808"}) ==
+        "--param size=9223372036854775808: '9223372036854775808' is out of range: an integer "
+        "parameter is between -9223372036854775808 and 9223372036854775807 (64 bits); use type: "
+        "string for larger numbers\n");
+  CHECK(problems_of({"label=x", "size=-9223372036854775809"}).find("is out of range") !=
+        std::string::npos);
+  CHECK(problems_of({"label=x", "size=9223372036854775807"}).empty());
+  CHECK(problems_of({"label=x", "size=-9223372036854775808"}).empty());
+}
+
+TEST_CASE("number parameters are finite") {
+  CHECK(problems_of({"label=x", "alpha=1e999"}) ==
+        "--param alpha=1e999: '1e999' is out of range: a number parameter is a 64-bit "
+        "floating-point number, at most about 1.8e308 in magnitude\n");
+  for (const std::string value : {"nan", "inf", "-inf", "0x1p3"}) {
+    CAPTURE(value);
+    CHECK(problems_of({"label=x", "alpha=" + value}).find("is not a number value;") !=
+          std::string::npos);
+  }
+  CHECK(problems_of({"label=x", "alpha=1e-300"}).empty());
+  // A NUL cannot reach a step's environment (a FlowRun's JSON may hold "\u0000"), and the
+  // message shows it escaped rather than cut short by it.
+  CHECK(problems_of({std::string("label=a\0b", 9)}) ==
+        "--param label=a\\x00b: 'a\\x00b' contains a NUL byte (\\0), which an environment "
+        "variable cannot carry; remove it\n");
+}
+
+TEST_CASE("a parameter value too large for a step's environment is refused with the fix") {
+  const std::string big(32 * 1024 + 1, 'x');
+  const std::string problems = problems_of({"label=" + big});
+  CHECK(problems.find(": the value is 32769 bytes (JSON-escaped); a parameter value may be at "
+                      "most 32768 bytes (32 KiB)") != std::string::npos);
+  CHECK(problems.find("Pass large data as a path") != std::string::npos);
+  CHECK(problems.size() < 600);  // the value itself is not echoed in full
+  CHECK(problems_of({"label=" + std::string(32 * 1024, 'x')}).empty());
+  // Control characters take 6 bytes each as JSON, which is how PODFLOW_TASK carries them.
+  CHECK(problems_of({"label=" + std::string(6000, '\x01')}).find("36000 bytes") !=
+        std::string::npos);
+}
+
+TEST_CASE("all parameter values together are limited to 64 KiB") {
+  const auto flow = podflow::test::valid_flow(
+      podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}},
+                               "  parameters: [{name: a}, {name: b}, {name: c}]\n"));
+  const std::string value(30000, 'v');
+  const auto resolved =
+      podflow::flow::resolve_parameters(flow, {"a=" + value, "b=" + value, "c=" + value});
+  REQUIRE(resolved.problems.size() == 1);
+  CHECK(resolved.problems[0].starts_with(
+      "the parameters' values add up to 90000 bytes (JSON-escaped); all values together may be "
+      "at most 65536 bytes (64 KiB)"));
+  CHECK(podflow::flow::resolve_parameters(flow, {"a=" + value, "b=" + value, "c=x"})
+            .problems.empty());
+}
+
+TEST_CASE("validate refuses parameter defaults that a run would refuse") {
+  const std::string big(40000, 'd');
+  const auto one = validate_flow(
+      podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}},
+                               "  parameters:\n    - {name: blob, default: \"" + big + "\"}\n"));
+  REQUIRE(one.diagnostics.size() == 1);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", one.diagnostics[0])
+            .starts_with("f.yaml:7:29: parameter 'blob': the default is 40000 bytes "
+                         "(JSON-escaped); a parameter value may be at most 32768 bytes"));
+  const std::string part(30000, 'd');
+  const auto total = validate_flow(podflow::test::flow_yaml(
+      {{"start", {"end"}, ""}, {"end", {}, ""}},
+      "  parameters:\n    - {name: a, default: " + part + "}\n    - {name: b, default: " + part +
+          "}\n    - {name: c, type: json, default: [\"" + part + "\"]}\n"));
+  REQUIRE(total.diagnostics.size() == 1);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", total.diagnostics[0])
+            .starts_with("f.yaml:7:5: spec.parameters: the defaults add up to 90006 bytes"));
+}
+
+TEST_CASE("annotations over Kubernetes' 256 KiB are refused") {
+  const std::string value(200 * 1024, 'a');
+  const auto result = validate_flow(podflow::test::flow_yaml(
+      {{"start", {"end"}, "annotations: {a: " + value + ", b: " + value + "}"}, {"end", {}, ""}}));
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", result.diagnostics[0]) ==
+        "f.yaml:10:20: step 'start': annotations hold 400.0 KiB; Kubernetes allows at most "
+        "256 KiB of annotations on a pod. Keep data out of annotations: pass it as a parameter "
+        "or an artifact");
 }
