@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "flow/defaults.hpp"
 #include "flow/flow_decoder.hpp"
 #include "flow/graph.hpp"
 #include "flow/names.hpp"
@@ -53,6 +54,26 @@ bool check_step_names(const LintContext& context) {
       context.report(step, "the step name is " + std::to_string(step.name.size()) +
                                " characters; at most " + std::to_string(kMaxStepNameLength) +
                                " fit in the names of its tasks and pods. Shorten it");
+    }
+  }
+  return true;
+}
+
+// The decoder checks each annotations map alone; a step's pods get spec.defaults' and its own
+// together. A step without annotations of its own has the defaults', which the decoder checked.
+bool check_annotation_size(const LintContext& context) {
+  for (const auto& step : context.flow.steps) {
+    if (step.settings.annotations.empty() || context.flow.defaults.annotations.empty()) continue;
+    std::size_t bytes = 0;
+    for (const auto& [key, value] : effective_settings(context.flow, step).annotations) {
+      bytes += key.size() + value.size();
+    }
+    if (bytes > defaults::kMaxAnnotationBytes) {
+      context.report(step, "the step's annotations and spec.defaults.annotations together hold " +
+                               describe_bytes(static_cast<double>(bytes)) +
+                               "; Kubernetes allows at most 256 KiB of annotations on a pod. "
+                               "Keep data out of annotations: pass it as a parameter or an "
+                               "artifact");
     }
   }
   return true;
@@ -222,6 +243,7 @@ struct Rule {
 const Rule kRules[] = {
     {check_step_names, false},
     {check_duplicate_steps, false},
+    {check_annotation_size, false},
     {check_start_and_end, false},
     {check_end_is_end, false},
     {check_start_is_start, false},

@@ -256,3 +256,15 @@ TEST_CASE("annotations over Kubernetes' 256 KiB are refused") {
         "256 KiB of annotations on a pod. Keep data out of annotations: pass it as a parameter "
         "or an artifact");
 }
+
+TEST_CASE("a step's annotations and spec.defaults' together are limited to 256 KiB") {
+  const std::string value(150 * 1024, 'a');
+  const auto result = validate_flow(podflow::test::flow_yaml(
+      {{"start", {"end"}, "annotations: {b: " + value + "}"}, {"end", {}, ""}},
+      "  defaults:\n    annotations: {a: " + value + "}\n"));
+  REQUIRE(result.diagnostics.size() == 1);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", result.diagnostics[0]) ==
+        "f.yaml:9:7: step 'start': the step's annotations and spec.defaults.annotations together "
+        "hold 300.0 KiB; Kubernetes allows at most 256 KiB of annotations on a pod. Keep data out "
+        "of annotations: pass it as a parameter or an artifact");
+}
