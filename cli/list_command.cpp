@@ -47,7 +47,16 @@ void add_list_command(CLI::App& app, int& exit_code) {
       for (auto entry = records.rbegin(); entry != records.rend() && shown < options->limit;
            ++entry) {
         if (!entry->record.contains("flow")) continue;  // an id being allocated
-        const RunRecord run = RunRecord::from_json(entry->record);
+        RunRecord run;
+        try {
+          run = RunRecord::from_json(entry->record);
+        } catch (const std::exception& error) {
+          // One damaged record must not hide every other run.
+          std::cerr << "podflow list: skipping " << store->url() << "/"
+                    << datastore::Datastore::run_record_key(entry->run) << ": " << error.what()
+                    << " (move it out of the datastore, or delete it)\n";
+          continue;
+        }
         if (!options->flow.empty() && run.flow != options->flow) continue;
         std::int64_t done = 0, failed = 0;
         for (const auto& step : run.steps) {
@@ -55,7 +64,7 @@ void add_list_command(CLI::App& app, int& exit_code) {
           failed += step.failed;
         }
         std::printf("%-6s %-20s %-10s %-21s %-21s %lld done, %lld failed\n", run.run.c_str(),
-                    run.flow.c_str(), run.state.c_str(), run.started_at.c_str(),
+                    run.flow.c_str(), run.shown_state().c_str(), run.started_at.c_str(),
                     run.finished_at.empty() ? "-" : run.finished_at.c_str(),
                     static_cast<long long>(done), static_cast<long long>(failed));
         ++shown;

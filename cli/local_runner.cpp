@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@
 #include "cli/machine_check.hpp"
 #include "cli/progress_display.hpp"
 #include "cli/run_record.hpp"
+#include "cli/runner_process.hpp"
+#include "cli/work_directory.hpp"
 #include "datastore/datastore.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/task_attempts.hpp"
@@ -46,6 +49,23 @@ fs::path own_directory() {
   std::error_code error;
   const fs::path self = fs::read_symlink("/proc/self/exe", error);
   return error ? fs::path{} : self.parent_path();
+}
+
+// PODFLOW_KEEP_WORKDIR=1: the work directories stay, for debugging (docs/step-contract.md).
+bool keep_work_directories() {
+  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
+  return keep != nullptr && std::strcmp(keep, "1") == 0;
+}
+
+// The pids of this process's children, as the kernel lists them (Linux 3.5+).
+std::vector<pid_t> child_processes() {
+  std::vector<pid_t> children;
+  std::error_code error;
+  for (const auto& thread : fs::directory_iterator("/proc/self/task", error)) {
+    std::ifstream list(thread.path() / "children");
+    for (pid_t pid = 0; list >> pid;) children.push_back(pid);
+  }
+  return children;
 }
 
 std::string current_user() {
@@ -82,7 +102,11 @@ class LocalRun {
     record_.flow_file = fs::absolute(options.flow_path).string();
     record_.flow_text = std::move(flow_text);
     record_.user = current_user();
-    record_.pid = getpid();
+    const RunnerProcess runner = this_runner();
+    record_.pid = runner.pid;
+    record_.host = runner.host;
+    record_.boot_id = runner.boot_id;
+    record_.pid_start_ticks = runner.start_ticks;
     record_.parameters = parameters_;
     record_.max_workers = options.max_workers;
     record_.max_num_splits = options.max_num_splits;
@@ -98,14 +122,23 @@ class LocalRun {
     record_.run = store_.allocate_run_id();
     record_.state = "running";
     record_.started_at = utc_now();
-    save_record();
-    // Work directories sit inside a local datastore, on its filesystem, so inputs are hard links
-    // to the blobs; a remote datastore's tasks work in the temporary directory.
-    const bool local = options_.datastore.rfind("s3://", 0) != 0;
-    scratch_ = (local ? fs::absolute(options_.datastore) / "_work"
-                      : fs::temp_directory_path() / "podflow-work") /
-               record_.run;
-    fs::create_directories(scratch_);
+    try {
+      scratch_ = create_run_work_directory(options_.datastore, record_.run);
+      save_record();
+    } catch (const std::exception&) {
+      // Leave no placeholder behind to fill a disk that is already full on every try.
+      std::error_code ignored;
+      if (!scratch_.empty()) fs::remove_all(scratch_, ignored);
+      try {
+        store_.release_run_id(record_.run);
+      } catch (const std::exception&) {
+        // The first error is the one to report.
+      }
+      throw;
+    }
+    // The runner adopts whatever a killed runtime leaves behind (a step's daemon), so it can
+    // end it: no process of a task outlives the run.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
     display_.emplace(stderr, options_.live_progress, record_.run, flow_.name);
     std::fprintf(stderr, "podflow: run %s of flow %s started (datastore %s)\n", record_.run.c_str(),
                  flow_.name.c_str(), store_.url().c_str());
@@ -128,8 +161,14 @@ class LocalRun {
     summarise_durations();
     save_record();
     display_->refresh(record_.steps, true);
-    std::error_code ignored;
-    fs::remove_all(scratch_, ignored);
+    kill_stray_processes();
+    if (keep_work_directories()) {
+      std::fprintf(stderr, "podflow: PODFLOW_KEEP_WORKDIR=1: the work directories are kept in %s\n",
+                   scratch_.c_str());
+    } else {
+      std::error_code ignored;
+      fs::remove_all(scratch_, ignored);
+    }
 
     if (record_.state == "succeeded") {
       std::fprintf(stderr, "podflow: run %s succeeded. Logs: podflow logs %s/end\n",
@@ -264,6 +303,19 @@ class LocalRun {
     std::error_code ignored;
     fs::remove_all(running.work_dir, ignored);
     fs::remove(running.result_path, ignored);
+    // The spec goes in a file: in the environment, a large parameter would make exec fail with
+    // "Argument list too long" (E2BIG: 128 KiB per string).
+    const fs::path spec_path = scratch_ / (name + ".task.json");
+    {
+      std::ofstream spec_file(spec_path, std::ios::binary | std::ios::trunc);
+      spec_file << task_spec(task, running.work_dir);
+      spec_file.close();
+      if (!spec_file) {
+        finish(task, false, std::nullopt, true, "cannot write the task spec " + spec_path.string(),
+               "", 0);
+        return;
+      }
+    }
 
     // The runtime gets this environment plus the task; build/bin goes first on PATH so the
     // project's step programs are found.
@@ -275,16 +327,22 @@ class LocalRun {
       }
     }
     environment.push_back("PATH=" + bin_dir_.string() + ":" + path);
-    environment.push_back("PODFLOW_TASK=" + task_spec(task, running.work_dir));
     std::vector<char*> envp;
     for (auto& entry : environment) envp.push_back(entry.data());
     envp.push_back(nullptr);
 
     const std::string runtime = (bin_dir_ / "podflow-runtime").string();
+    std::string task_flag = "--task";
+    std::string task_path = spec_path.string();
     std::string result_flag = "--result";
     std::string result_path = running.result_path.string();
+    std::string parent_flag = "--parent-pid";
+    std::string parent_pid = std::to_string(::getpid());
     std::string program = runtime;
-    std::vector<char*> argv{program.data(), result_flag.data(), result_path.data(), nullptr};
+    // --parent-pid: if podflow dies (even by SIGKILL), each runtime stops its step as on SIGTERM.
+    std::vector<char*> argv{
+        program.data(),     task_flag.data(),   task_path.data(),  result_flag.data(),
+        result_path.data(), parent_flag.data(), parent_pid.data(), nullptr};
 
     // Its own process group, so Ctrl-C at the terminal reaches only podflow, which then stops
     // each task in order; default signal handling and an empty mask, as a fresh program expects.
@@ -337,7 +395,7 @@ class LocalRun {
       const pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) return;
       auto found = running_.find(pid);
-      if (found == running_.end()) continue;
+      if (found == running_.end()) continue;  // an adopted stray, now gone
       RunningTask running = std::move(found->second);
       running_.erase(found);
       const std::string step_name = planner_.graph().node(running.task.step).step->name;
@@ -347,12 +405,16 @@ class LocalRun {
               .count();
       show_output(running);
       report(running, status, duration_ms);
+      // A runtime that ended by a signal could not end its step's processes: they are ours now.
+      if (WIFSIGNALED(status)) kill_stray_processes();
+      if (keep_work_directories()) continue;
       // A runtime killed before cleaning up leaves its work dir behind.
       std::error_code ignored;
       fs::remove_all(running.work_dir, ignored);
       fs::remove(running.result_path, ignored);
       fs::remove(output_path(running, ".stdout"), ignored);
       fs::remove(output_path(running, ".stderr"), ignored);
+      fs::remove(output_path(running, ".task.json"), ignored);
     }
   }
 
@@ -443,6 +505,28 @@ class LocalRun {
     maybe_save_record();
   }
 
+  // Kills and reaps every child that is not a running task's runtime: processes a killed runtime
+  // left behind, adopted by this subreaper. Their own children are adopted in turn as they die,
+  // so it repeats until none is left.
+  void kill_stray_processes() {
+    for (int round = 0; round < 1000; ++round) {
+      std::vector<pid_t> strays;
+      for (const pid_t pid : child_processes()) {
+        if (!running_.contains(pid)) strays.push_back(pid);
+      }
+      if (strays.empty()) return;
+      for (const pid_t pid : strays) ::kill(pid, SIGKILL);
+      for (const pid_t pid : strays) {
+        // Reaped one by one (never waitpid(-1), which could take a running task's runtime); a
+        // process stuck in the kernel gets 5 s, then the run goes on without it.
+        int status = 0;
+        for (int tries = 0; tries < 500 && ::waitpid(pid, &status, WNOHANG) == 0; ++tries) {
+          usleep(10000);
+        }
+      }
+    }
+  }
+
   // SIGTERM to every runtime's process group; each runtime stops its step in turn.
   void stop_all(int signal) {
     for (const auto& [pid, running] : running_) kill(-pid, signal);
@@ -510,9 +594,25 @@ class LocalRun {
     save_record();
   }
 
+  // The first write must succeed (the run exists once it is recorded); a later one that fails
+  // (a full disk) is reported once and the run goes on: stopping would lose the tasks' work.
   void save_record() {
-    store_.write_run_record(record_.run, record_.to_json());
     last_save_ = Clock::now();
+    if (record_saved_once_) {
+      try {
+        store_.write_run_record(record_.run, record_.to_json());
+        record_warning_shown_ = false;
+      } catch (const std::exception& error) {
+        if (!record_warning_shown_) {
+          display_->note(std::string("podflow: cannot update the run record: ") + error.what() +
+                         "; the run goes on");
+          record_warning_shown_ = true;
+        }
+      }
+      return;
+    }
+    store_.write_run_record(record_.run, record_.to_json());
+    record_saved_once_ = true;
   }
 
   const RunOptions& options_;
@@ -529,6 +629,8 @@ class LocalRun {
   std::unordered_map<pid_t, RunningTask> running_;
   std::size_t peak_running_ = 0;
   bool stopping_ = false;
+  bool record_saved_once_ = false;
+  bool record_warning_shown_ = false;
   Clock::time_point last_save_{};
   sigset_t previous_mask_{};
 };
@@ -581,6 +683,9 @@ int run_locally(const RunOptions& options) {
     return run.execute();
   } catch (const datastore::StoreError& error) {
     std::cerr << "podflow: datastore: " << error.what() << "\n";
+    return 1;
+  } catch (const std::exception& error) {
+    std::cerr << "podflow: " << error.what() << "\n";
     return 1;
   }
 }

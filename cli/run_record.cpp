@@ -5,6 +5,20 @@
 
 namespace podflow::cli {
 
+std::string RunRecord::shown_state() const {
+  if (state != "running") return state;
+  const RunnerProcess runner{host, boot_id, pid, pid_start_ticks};
+  return runner_state(runner) == RunnerState::gone ? "lost" : state;
+}
+
+std::string RunRecord::lost_reason() const {
+  if (shown_state() != "lost") return "";
+  return "its podflow process (pid " + std::to_string(pid) + " on " + host +
+         ") ended without finishing the run (killed, or the machine restarted); its committed "
+         "tasks are kept: podflow resume " +
+         run;
+}
+
 nlohmann::json RunRecord::to_json() const {
   nlohmann::json steps_json = nlohmann::json::array();
   for (const auto& step : steps) {
@@ -32,6 +46,9 @@ nlohmann::json RunRecord::to_json() const {
           {"finishedAt", finished_at},
           {"user", user},
           {"pid", pid},
+          {"host", host},
+          {"bootId", boot_id},
+          {"pidStartTicks", pid_start_ticks},
           {"parameters", parameters},
           {"maxWorkers", max_workers},
           {"maxNumSplits", max_num_splits},
@@ -53,6 +70,9 @@ RunRecord RunRecord::from_json(const nlohmann::json& json) {
     record.finished_at = json.value("finishedAt", "");
     record.user = json.value("user", "");
     record.pid = json.value("pid", std::int64_t{0});
+    record.host = json.value("host", "");
+    record.boot_id = json.value("bootId", "");
+    record.pid_start_ticks = json.value("pidStartTicks", std::int64_t{0});
     record.parameters = json.value("parameters", std::map<std::string, std::string>{});
     record.max_workers = json.value("maxWorkers", std::int64_t{0});
     record.max_num_splits = json.value("maxNumSplits", std::int64_t{0});

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/runner_process.hpp"
+
 namespace podflow::cli {
 
 struct StepSummary {
@@ -42,6 +44,9 @@ struct RunRecord {
   std::string finished_at;
   std::string user;
   std::int64_t pid = 0;
+  std::string host;     // where the runner runs (with its boot id and start time: a
+  std::string boot_id;  // reader on that machine can tell whether it still runs)
+  std::int64_t pid_start_ticks = 0;
   std::map<std::string, std::string> parameters;
   std::int64_t max_workers = 0;
   std::int64_t max_num_splits = 0;
@@ -51,6 +56,12 @@ struct RunRecord {
   std::vector<TaskFailure> failures;  // the first kMaxFailures
 
   static constexpr std::size_t kMaxFailures = 50;
+
+  // The state as a reader should see it: "lost" for a run whose record says running while its
+  // podflow process is gone from this machine (SIGKILLed, or the machine rebooted).
+  std::string shown_state() const;
+  // Why a lost run is lost, and the fix; empty for any other run.
+  std::string lost_reason() const;
 
   nlohmann::json to_json() const;
   // Throws std::runtime_error naming the problem for a record that is not one.

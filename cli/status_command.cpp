@@ -20,7 +20,11 @@ void add_status_command(CLI::App& app, int& exit_code) {
     try {
       auto store = datastore::open_datastore(options->datastore);
       const RunRecord run = load_run(*store, options->run);
-      std::printf("run %s of flow %s: %s\n", run.run.c_str(), run.flow.c_str(), run.state.c_str());
+      std::printf("run %s of flow %s: %s\n", run.run.c_str(), run.flow.c_str(),
+                  run.shown_state().c_str());
+      if (const std::string lost = run.lost_reason(); !lost.empty()) {
+        std::printf("%s\n", lost.c_str());
+      }
       std::printf("started %s, finished %s, by %s\n", run.started_at.c_str(),
                   run.finished_at.empty() ? "-" : run.finished_at.c_str(), run.user.c_str());
       if (!run.resumed_from.empty()) std::printf("resumed from run %s\n", run.resumed_from.c_str());
