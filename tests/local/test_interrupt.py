@@ -1,5 +1,7 @@
 """Ctrl-C (SIGINT) or SIGTERM stops a local run: every task's processes are killed, including
-background children and steps that ignore SIGTERM, and the run is marked killed."""
+background children, daemons that left the task's session (setsid) and steps that ignore SIGTERM,
+and the run is marked killed. A runner killed outright (SIGKILL) takes its tasks with it, and its
+run shows as lost and can be resumed."""
 import os
 import signal
 import subprocess
@@ -20,8 +22,10 @@ FLOW = flow("stoppable", f"""\
         - -c
         - |
           trap "" TERM
-          touch "$READY/$PODFLOW_TASK_ID"
+          test -e "$READY/release" && exit 0
+          setsid sleep {MARKER} &
           sleep {MARKER} &
+          touch "$READY/$PODFLOW_TASK_ID"
           sleep {MARKER}
           wait
       next: [join]
@@ -50,7 +54,7 @@ def interrupt_with(workspace, signal_number):
     while len(os.listdir(ready)) < 4 and time.time() < deadline:
         time.sleep(0.1)
     expect(len(os.listdir(ready)) == 4, "the four tasks did not start within 60 s")
-    expect(len(survivors()) >= 8, f"expected 8 sleeping processes, found {survivors()}")
+    expect(len(survivors()) >= 12, f"expected 12 sleeping processes, found {survivors()}")
     process.send_signal(signal_number)
     stdout, stderr = process.communicate(timeout=60)
     expect(process.returncode == 130, f"podflow exited {process.returncode}, expected 130\n{stderr}")
@@ -65,6 +69,46 @@ def interrupt_with(workspace, signal_number):
     expect("interrupted" in stderr, stderr)
 
 
+def test_sigkill_of_the_runner_kills_every_task(workspace):
+    workspace.write("flow.yaml", FLOW)
+    ready = os.path.join(workspace.path, "ready")
+    os.makedirs(ready)
+    process = subprocess.Popen([PODFLOW, "run", "flow.yaml", "--datastore", workspace.datastore],
+                               cwd=workspace.path, env=dict(os.environ, READY=ready),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while len(os.listdir(ready)) < 4 and time.time() < deadline:
+        time.sleep(0.1)
+    expect(len(os.listdir(ready)) == 4, "the four tasks did not start within 60 s")
+    process.kill()
+    process.communicate(timeout=60)
+    # Each runtime sees its parent die, stops its step (which ignores SIGTERM: the 10 s grace,
+    # then SIGKILL) and every process the step left, then exits.
+    deadline = time.time() + 20
+    while survivors() and time.time() < deadline:
+        time.sleep(0.2)
+    left = survivors()
+    if left:
+        subprocess.run(["pkill", "-9", "-f", f"sleep {MARKER}"])
+    expect(not left, f"processes outlived the SIGKILLed runner: {left}")
+    listing = subprocess.run([PODFLOW, "list", "--datastore", workspace.datastore],
+                             capture_output=True, text=True)
+    expect(" lost " in listing.stdout, f"podflow list does not show the run as lost:\n{listing.stdout}")
+    run = listing.stdout.splitlines()[1].split()[0]
+    status = subprocess.run([PODFLOW, "status", run, "--datastore", workspace.datastore],
+                            capture_output=True, text=True)
+    expect(f"run {run} of flow stoppable: lost" in status.stdout, status.stdout)
+    expect(f"ended without finishing the run" in status.stdout and
+           f"podflow resume {run}" in status.stdout, status.stdout)
+    # The committed start task is reused; the splits run again and finish this time.
+    open(os.path.join(ready, "release"), "w").close()
+    resumed = subprocess.run([PODFLOW, "resume", run, "--datastore", workspace.datastore],
+                             cwd=workspace.path, env=dict(os.environ, READY=ready),
+                             capture_output=True, text=True, timeout=120)
+    expect(resumed.returncode == 0, f"resume failed:\n{resumed.stderr}")
+    expect("reusing 1 successful task(s)" in resumed.stderr, resumed.stderr)
+
+
 def test_ctrl_c_kills_every_task(workspace):
     interrupt_with(workspace, signal.SIGINT)
 
@@ -74,4 +118,5 @@ def test_sigterm_kills_every_task(workspace):
 
 
 if __name__ == "__main__":
-    main([test_ctrl_c_kills_every_task, test_sigterm_kills_every_task])
+    main([test_ctrl_c_kills_every_task, test_sigterm_kills_every_task,
+          test_sigkill_of_the_runner_kills_every_task])
