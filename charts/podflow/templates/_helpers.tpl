@@ -149,28 +149,30 @@ tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings objec
     {{- end }}
 {{- end -}}
 
-{{/* The checks of those variables as the requesting user. dict: what (for messages),
-placement (bool: check it), placementRole (the ClusterRole that grants it), guard (a CEL condition under which nothing is checked). */}}
+{{/* The checks of those variables as the requesting user. dict: what (for messages), placement
+(bool: check it), placementRole (the ClusterRole that grants it), guard (a CEL condition under
+which nothing is checked). A messageExpression cannot call the authorizer (not even through a
+variable), so a refusal names every Secret (ServiceAccount) of the object, of which the user lacks
+at least one; the operator's refusal at run start names each missing right. */}}
 {{- define "podflow.settingsValidations" -}}
 - expression: >-
     {{ .guard }} || variables.secretNames.all(s,
     authorizer.group('').resource('secrets').namespace(request.namespace).name(s).check('get').allowed())
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ .what }} read Secrets that ' + request.userInfo.username + ' may not get in
-    namespace ' + request.namespace + ': ' + variables.secretNames.filter(s,
-    !authorizer.group('').resource('secrets').namespace(request.namespace).name(s).check('get').allowed()).join(', ')
-    + '; ask for `get` on them (a Role with resourceNames) or remove them from the flow'
+    'steps of {{ .what }} read the Secrets ' + variables.secretNames.join(', ') + ', and ' +
+    request.userInfo.username + ' may not get at least one of them in namespace ' +
+    request.namespace + '; ask for `get` on each (a Role with resourceNames) or remove them from
+    the flow'
 - expression: >-
     {{ .guard }} || variables.serviceAccounts.all(a,
     authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(a).check('impersonate').allowed())
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ .what }} run as ServiceAccounts that ' + request.userInfo.username + ' may not
-    impersonate in namespace ' + request.namespace + ': ' + variables.serviceAccounts.filter(a,
-    !authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(a).check('impersonate').allowed()).join(', ')
-    + '; ask for `impersonate` on them (ClusterRole edit has it for the whole namespace) or remove
-    serviceAccount from the flow'
+    'steps of {{ .what }} run as the ServiceAccounts ' + variables.serviceAccounts.join(', ') +
+    ', and ' + request.userInfo.username + ' may not impersonate at least one of them in namespace
+    ' + request.namespace + '; ask for `impersonate` on each (ClusterRole edit has it for the whole
+    namespace) or remove serviceAccount from the flow'
 {{- if .placement }}
 - expression: >-
     {{ .guard }} || !variables.placement ||
@@ -183,4 +185,3 @@ placement (bool: check it), placementRole (the ClusterRole that grants it), guar
     {{ .placementRole }}, or remove nodeSelector and tolerations from the flow'
 {{- end }}
 {{- end -}}
-
