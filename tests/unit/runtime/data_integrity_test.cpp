@@ -159,14 +159,18 @@ TEST_CASE("an output the step owns alone is still moved into the store, not copi
 TEST_CASE("a process the step started with setsid is killed before the outputs are stored") {
   ScratchDirectory scratch;
   const std::string name = marker("setsid-writer");
-  // The straggler appends after the runtime's 2 s drain: on a runtime that lets it live, it
-  // writes into the stored blob.
+  const auto ready = scratch / "ready";
+  // The straggler holds the output open and appends after the runtime's 2 s drain: on a runtime
+  // that lets it live, it writes into the stored blob (the same inode, moved into the store).
+  // The step waits until it has left the group, so the test does not depend on timing.
   const auto run = run_runtime(
-      scratch,
-      task_spec(
-          scratch, "start", "start",
-          "setsid sh -c 'sleep 3; echo late >> \"$1\"' " + name +
-              " \"$PODFLOW_OUTPUTS/out\" > /dev/null 2>&1 & echo data > $PODFLOW_OUTPUTS/out"));
+      scratch, task_spec(scratch, "start", "start",
+                         "echo data > $PODFLOW_OUTPUTS/out; "
+                         "setsid sh -c 'exec 3>>\"$1\"; touch \"$2\"; sleep 3; echo late >&3' " +
+                             name + " \"$PODFLOW_OUTPUTS/out\" " + ready.string() +
+                             " > /dev/null 2>&1 & "
+                             "while [ ! -e " +
+                             ready.string() + " ]; do sleep 0.01; done"));
   REQUIRE(run.exit_code == 0);
   CHECK(run.result["status"] == "succeeded");
   CHECK(all_gone_within(name, std::chrono::seconds(2)));

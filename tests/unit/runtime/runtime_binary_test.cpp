@@ -39,7 +39,9 @@ std::string artifact_text(Datastore& store, const AttemptId& attempt, const std:
   REQUIRE(manifest.has_value());
   const auto found = manifest->artifacts.find(name);
   REQUIRE_MESSAGE(found != manifest->artifacts.end(), "no artifact " << name);
-  return *store.objects().get_bytes(Datastore::blob_key("demo", found->second.sha256));
+  const auto bytes = store.objects().get_bytes(Datastore::blob_key("demo", found->second.sha256));
+  REQUIRE_MESSAGE(bytes.has_value(), "the blob of " << name << " is missing");
+  return *bytes;
 }
 
 json parent(const std::string& step, json prefix = json::array()) {
