@@ -41,7 +41,9 @@ for ns in "$a" "$b"; do
 		fail "no Role/RoleBinding in $ns"
 	kubectl -n "$ns" get secret "$deploy-s3" >/dev/null || fail "no tasks' Secret in $ns"
 done
-[ -n "$(kubectl get clusterrole -l "app.kubernetes.io/instance=$release" -o name)" ] && fail "a ClusterRole in namespaced mode"
+# (the users' node-placement ClusterRole apart: it grants the operator nothing)
+kubectl get clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$release" -o name | grep -v -- '-node-placement$' &&
+	fail "a ClusterRole(Binding) for the operator in namespaced mode"
 operator_ready "$rel" "$deploy"
 node=$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o jsonpath='{.items[0].spec.nodeName}')
 [ "$node" = process-node-1 ] || fail "operator pod on $node"
