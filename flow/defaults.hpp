@@ -53,6 +53,10 @@ inline constexpr std::int64_t kMaxTimeoutSeconds = 365 * 24 * 3600;
 inline constexpr std::size_t kMaxParameterValueBytes = 32 * 1024;
 inline constexpr std::size_t kMaxParameterTotalBytes = 64 * 1024;
 
+// Linux's MAX_ARG_STRLEN: the longest single argument or environment string exec accepts,
+// counting its terminating NUL.
+inline constexpr std::size_t kMaxArgumentBytes = 128 * 1024;
+
 // Kubernetes' limit on the keys and values of an object's annotations together.
 inline constexpr std::size_t kMaxAnnotationBytes = 256 * 1024;
 

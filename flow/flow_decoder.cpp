@@ -200,12 +200,25 @@ class Decoder {
 
   // A YAML "\0" or JSON "\u0000" escape puts a NUL byte in a string; exec cannot pass it (C
   // strings end there), so the program would silently get a shorter argument.
-  bool check_no_nul(const YAML::Node& node, const std::string& what, const std::string& value) {
+  // Linux also refuses any one argument or "NAME=value" string of MAX_ARG_STRLEN (128 KiB,
+  // with its terminating NUL) or more: exec fails with "Argument list too long". `extra` counts
+  // the "NAME=" of an environment string.
+  bool check_argument(const YAML::Node& node, const std::string& what, const std::string& value,
+                      std::size_t extra = 0) {
     const std::size_t nul = value.find('\0');
-    if (nul == std::string::npos) return true;
-    error(node, what + " contains a NUL byte (\\0) at offset " + std::to_string(nul) +
-                    ", which a program's arguments and environment cannot carry; remove it");
-    return false;
+    if (nul != std::string::npos) {
+      error(node, what + " contains a NUL byte (\\0) at offset " + std::to_string(nul) +
+                      ", which a program's arguments and environment cannot carry; remove it");
+      return false;
+    }
+    if (value.size() + extra + 1 > defaults::kMaxArgumentBytes) {
+      error(node, what + " is " + std::to_string(value.size()) +
+                      " bytes; Linux refuses a single argument or environment variable of 128 "
+                      "KiB or more (\"Argument list too long\"). Pass large data in a file or as "
+                      "an artifact instead");
+      return false;
+    }
+    return true;
   }
 
   bool boolean_value(const YAML::Node& node, const std::string& what) {
@@ -482,7 +495,7 @@ class Decoder {
         step.command = string_list(command, "command", "[python3, train.py]");
         if (command.IsSequence()) {
           for (std::size_t i = 0; i < step.command.size() && i < command.size(); ++i) {
-            check_no_nul(command[i], "command[" + std::to_string(i) + "]", step.command[i]);
+            check_argument(command[i], "command[" + std::to_string(i) + "]", step.command[i]);
           }
         }
         if (command.IsSequence() && step.command.empty() && command.size() == 0) {
@@ -751,7 +764,7 @@ class Decoder {
       var.name = required_string(item, "name", what + " entry").value_or("");
       if (const YAML::Node value = item["value"]) {
         var.value = string_value(value, what + "." + var.name).value_or("");
-        check_no_nul(value, what + "." + var.name, var.value);
+        check_argument(value, what + "." + var.name, var.value, var.name.size() + 1);
       }
       if (var.name.empty()) continue;
       if (!is_env_name(var.name)) {

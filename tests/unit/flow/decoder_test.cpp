@@ -268,3 +268,25 @@ TEST_CASE("a step's annotations and spec.defaults' together are limited to 256 K
         "hold 300.0 KiB; Kubernetes allows at most 256 KiB of annotations on a pod. Keep data out "
         "of annotations: pass it as a parameter or an artifact");
 }
+
+TEST_CASE("an argument or environment value exec would refuse as too long is refused") {
+  const auto flow = [](std::size_t argument, std::size_t value) {
+    return "apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: test\nspec:\n"
+           "  steps:\n"
+           "    - name: start\n      command: [echo, " +
+           std::string(argument, 'a') +
+           "]\n      next: [end]\n"
+           "    - name: end\n      command: [echo]\n      env: [{name: AB, value: " +
+           std::string(value, 'b') + "}]\n";
+  };
+  // 128 KiB counts the terminating NUL, and "AB=" for the environment string.
+  const auto result = validate_flow(flow(128 * 1024, 128 * 1024 - 3));
+  REQUIRE(result.diagnostics.size() == 2);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", result.diagnostics[0]) ==
+        "f.yaml:8:23: step 'start': command[1] is 131072 bytes; Linux refuses a single argument "
+        "or environment variable of 128 KiB or more (\"Argument list too long\"). Pass large "
+        "data in a file or as an artifact instead");
+  CHECK(podflow::flow::format_diagnostic("f.yaml", result.diagnostics[1])
+            .starts_with("f.yaml:12:31: step 'end': env.AB is 131069 bytes; Linux refuses"));
+  CHECK(validate_flow(flow(128 * 1024 - 1, 128 * 1024 - 4)).diagnostics.empty());
+}
