@@ -1,6 +1,43 @@
 #include "runtime/task_outputs.hpp"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace podflow::runtime {
+
+DirectoryIdentity directory_identity(const std::filesystem::path& path) {
+  struct stat status {};
+  if (::lstat(path.c_str(), &status) != 0) {
+    throw std::runtime_error("cannot read " + path.string() + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(status.st_mode)) throw std::runtime_error(path.string() + " is not a directory");
+  return {static_cast<std::uint64_t>(status.st_dev), static_cast<std::uint64_t>(status.st_ino)};
+}
+
+void check_outputs_directory(const std::filesystem::path& work_dir, const DirectoryIdentity& made) {
+  struct stat status {};
+  if (::lstat(work_dir.c_str(), &status) != 0 || !S_ISDIR(status.st_mode) ||
+      DirectoryIdentity{static_cast<std::uint64_t>(status.st_dev),
+                        static_cast<std::uint64_t>(status.st_ino)} != made) {
+    throw OutputError("the step removed or replaced its work directory " + work_dir.string() +
+                      "; a step writes only into $PODFLOW_OUTPUTS");
+  }
+  const auto outputs = work_dir / "outputs";
+  if (::lstat(outputs.c_str(), &status) != 0) return;  // gone: no outputs
+  if (S_ISLNK(status.st_mode)) {
+    throw OutputError(
+        "the step replaced its outputs directory ($PODFLOW_OUTPUTS) with a symbolic "
+        "link; nothing was stored, and the link's target was left as it was: write "
+        "the files themselves into $PODFLOW_OUTPUTS");
+  }
+  if (!S_ISDIR(status.st_mode)) {
+    throw OutputError(
+        "the step replaced its outputs directory ($PODFLOW_OUTPUTS) with a file; "
+        "write files into the directory instead");
+  }
+}
 
 std::map<std::string, std::filesystem::path> list_outputs(const std::filesystem::path& directory) {
   std::map<std::string, std::filesystem::path> outputs;

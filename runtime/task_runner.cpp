@@ -109,6 +109,7 @@ class TaskAttempt {
     std::error_code ignored;
     fs::remove_all(work_dir_, ignored);  // an earlier, crashed runtime's leftovers
     datastore::create_directories_or_throw(work_dir_ / "outputs");
+    work_dir_identity_ = directory_identity(work_dir_);
     store_ = datastore::open_datastore(spec_.datastore);
 
     TaskResult result;
@@ -240,6 +241,7 @@ class TaskAttempt {
 
   // The success path: outputs become blobs, the foreach list is indexed, the manifest goes last.
   void store_outputs(TaskResult& result) {
+    check_outputs_directory(work_dir_, work_dir_identity_);
     const auto outputs = list_outputs(work_dir_ / "outputs");
     std::optional<ForeachList> list;
     if (spec_.foreach) {
@@ -305,6 +307,7 @@ class TaskAttempt {
   TerminationSignals& signals_;
   const datastore::AttemptId id_;
   const fs::path work_dir_;
+  DirectoryIdentity work_dir_identity_;
   std::unique_ptr<datastore::Datastore> store_;
   TaskInputs inputs_;
   std::string started_at_;

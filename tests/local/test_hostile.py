@@ -81,7 +81,7 @@ class Case:
             workspace.write("flow.yaml", self.flow_text)
         for name, text in self.files.items():
             workspace.write(name, text, mode=0o755 if name.endswith(".sh") else 0o644)
-        context = {}
+        context = self.context = {}
         if self.setup:
             self.setup(workspace, context)
         skip = {workspace.datastore}
@@ -146,6 +146,53 @@ def expect_outside(path_text):
             if f.read() != path_text:
                 fail("the private file changed")
     return check
+
+
+def same_inode(a, b):
+    return os.stat(a).st_ino == os.stat(b).st_ino
+
+
+def stored_copy_is_podflows_own(workspace, result, context):
+    """The hard-linked output was copied: the blob is another file than the user's."""
+    expect_blobs_intact(workspace)
+    secret = os.path.join(workspace.path, "private", "secret.txt")
+    for directory, _, names in os.walk(workspace.datastore):
+        for name in names:
+            if same_inode(os.path.join(directory, name), secret):
+                fail(f"{os.path.join(directory, name)} is the user's own file, not a copy")
+    if SECRET.encode() not in blob_files(workspace).values():
+        fail("the hard-linked output was not stored")
+
+
+def mount_small_filesystem(workspace, context, fill):
+    """The datastore on a 2 MiB tmpfs (root only), `fill`ed to the last byte if asked."""
+    os.makedirs(workspace.datastore)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", workspace.datastore], check=True)
+    context["cleanup"] = lambda: subprocess.run(["umount", "-l", workspace.datastore], check=False)
+    if fill:
+        descriptor = os.open(os.path.join(workspace.datastore, "filler"), os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(descriptor, b"x" * 4096) > 0:
+                pass
+        except OSError:
+            pass
+        os.close(descriptor)
+
+
+def nothing_partial_left(workspace, result, context):
+    leftovers = []
+    for directory, _, names in os.walk(workspace.datastore):
+        leftovers += [os.path.join(directory, n) for n in names if n.startswith(".podflow-tmp.")]
+    if leftovers:
+        fail(f"partial files left in the datastore: {leftovers}")
+    runs = os.path.join(workspace.datastore, "_runs")
+    placeholders = []
+    for name in os.listdir(runs) if os.path.isdir(runs) else []:
+        with open(os.path.join(runs, name)) as f:
+            if '"flow"' not in f.read():
+                placeholders.append(name)
+    if placeholders:
+        fail(f"placeholder run records left: {placeholders}")
 
 
 # ---- the corpus ------------------------------------------------------------------------------
@@ -313,6 +360,10 @@ case("output-symlink-to-private", two_steps(
 case("outputs-directory-replaced-by-symlink", two_steps(
     "[sh, -c, 'rm -rf \"$PODFLOW_OUTPUTS\" && ln -s \"$PWD/private\" \"$PODFLOW_OUTPUTS\"']"),
     exit=1, stderr=["the step replaced its outputs directory"], then=expect_outside(SECRET))
+case("output-hard-link-to-private", two_steps(
+    "[sh, -c, 'ln \"$PWD/private/secret.txt\" \"$PODFLOW_OUTPUTS/stolen\"']",
+    end="[sh, -c, 'test \"$(cat \"$PODFLOW_INPUTS/stolen\")\" = \"the canary''s private bytes\"']"),
+    then=stored_copy_is_podflows_own)
 case("output-fifo", two_steps("[sh, -c, 'mkfifo \"$PODFLOW_OUTPUTS/pipe\"']"), exit=1,
      stderr=["output 'pipe' is not a regular file"])
 case("output-many-small-files", two_steps(
@@ -372,6 +423,24 @@ case("input-moved-to-outputs", flow("hostile", """\
 case("output-large-file", two_steps("[sh, -c, 'head -c 50000000 /dev/urandom > \"$PODFLOW_OUTPUTS/big\"']",
                                     end="[sh, -c, 'test $(wc -c < \"$PODFLOW_INPUTS/big\") -eq 50000000']"),
      then=expect_blobs_intact)
+
+def resume_heals(workspace, result, context):
+    """The damaged blob was moved aside, not deleted: `podflow resume` re-runs start, which
+    stores the same bytes again, and the run completes."""
+    resumed = workspace.podflow("resume", workspace.run_id(result))
+    if resumed.returncode != 0:
+        fail(f"podflow resume failed:\n{resumed.stderr}")
+    expect_blobs_intact(workspace)
+    zeros = hashlib.sha256(b"\0" * 2097152).hexdigest()
+    if zeros not in blob_files(workspace):
+        fail("the 2 MiB blob was not stored again")
+
+
+case("input-rewritten-in-place", two_steps(
+    "[sh, -c, 'head -c 2097152 /dev/zero > \"$PODFLOW_OUTPUTS/x\"']",
+    end="[sh, -c, 'test -e \"$PWD/rewrote\" && exit 0; touch \"$PWD/rewrote\"; "
+        "chmod u+w \"$PODFLOW_INPUTS/x\"; printf changed >> \"$PODFLOW_INPUTS/x\"']"),
+    exit=1, stderr=["the step modified its input 'x'"], then=resume_heals, changes={"rewrote"})
 
 # The run's own directories and records, tampered with.
 def plant_foreign_work_directory(workspace, context):
@@ -458,6 +527,16 @@ case("datastore-is-a-file", two_steps('["true"]'), setup=datastore_is_a_file, ex
      stderr=["podflow: datastore:"])
 
 
+# A full disk: the message says what uses the space, and no try leaves anything behind.
+case("disk-full-before-the-run", two_steps('["true"]'),
+     setup=lambda ws, ctx: mount_small_filesystem(ws, ctx, fill=True), exit=1,
+     stderr=["free of 2.0 MiB; podflow keeps there the datastore", "filler 2.0 MiB"],
+     then=nothing_partial_left)
+case("disk-full-storing-an-output", two_steps(
+    "[sh, -c, 'head -c 1500000 /dev/zero > \"$PODFLOW_OUTPUTS/a\" && ln \"$PODFLOW_OUTPUTS/a\" \"$PODFLOW_OUTPUTS/b\"']"),
+     setup=lambda ws, ctx: mount_small_filesystem(ws, ctx, fill=False), exit=1,
+     stderr=["podflow keeps there the datastore"], then=nothing_partial_left)
+
 # Processes that try to outlive their task.
 def no_late_writes(workspace, result, context):
     time.sleep(2.5)  # the daemon would have written by now
@@ -495,6 +574,8 @@ def run_main():
             print(f"FAIL {item.name}: {error!r}")
         finally:
             kill_marked()
+            if getattr(item, "context", {}).get("cleanup"):
+                item.context["cleanup"]()
             subprocess.run(["chmod", "-R", "u+rwX", workspace.path], check=False)
             workspace.close()
     print(f"{ran - failed} passed, {failed} failed")
