@@ -185,6 +185,21 @@ std::optional<std::string> Datastore::quarantine_blob(const std::string& flow,
 void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
                                const std::filesystem::path& destination,
                                const std::string& artifact_name) {
+  try {
+    fetch_artifact_to(flow, blob, destination, artifact_name);
+  } catch (const StoreError& error) {
+    if (!is_out_of_space(error.error_number())) throw;
+    // A local runner's work directories live in the local datastore (_work): describe it.
+    const auto* local = dynamic_cast<LocalObjectStore*>(objects_.get());
+    throw StoreError(
+        error.what() + out_of_space_advice(destination.parent_path(), local ? local->root() : ""),
+        error.error_number());
+  }
+}
+
+void Datastore::fetch_artifact_to(const std::string& flow, const BlobRef& blob,
+                                  const std::filesystem::path& destination,
+                                  const std::string& artifact_name) {
   const std::string key = blob_key(flow, blob.sha256);
   const std::string what = describe_artifact(artifact_name, blob);
   const auto directory = destination.has_parent_path() ? destination.parent_path() : ".";
@@ -207,7 +222,7 @@ void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
   if (const auto local = objects_->local_path(key)) {
     struct stat status {};
     if (::stat(local->c_str(), &status) != 0) {
-      throw StoreError(system_error_text("cannot read " + local->string(), errno));
+      throw_system_error("cannot read " + local->string(), errno);
     }
     // A small input is copied and its copy hashed: cheap, and a step that writes to it cannot
     // touch the shared blob. A larger one is a reflink where the filesystem can share extents
@@ -237,8 +252,7 @@ void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
     }
     if (::link(local->c_str(), destination.c_str()) == 0) return;
     if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
-      throw StoreError(system_error_text(
-          "cannot link " + local->string() + " to " + destination.string(), errno));
+      throw_system_error("cannot link " + local->string() + " to " + destination.string(), errno);
     }
     TemporaryFile copy(directory);
     copy.copy_from(*local);
@@ -255,7 +269,7 @@ void Datastore::fetch_artifact(const std::string& flow, const BlobRef& blob,
     }
     check_digest(download);
     if (::chmod(download.c_str(), 0444) != 0 || ::rename(download.c_str(), destination.c_str())) {
-      throw StoreError(system_error_text("cannot write " + destination.string(), errno));
+      throw_system_error("cannot write " + destination.string(), errno);
     }
   } catch (...) {
     ::unlink(download.c_str());

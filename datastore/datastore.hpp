@@ -123,6 +123,11 @@ class Datastore {
   std::optional<std::string> get_log(const AttemptId& attempt, LogStream stream);
 
  private:
+  // fetch_artifact without the advice a full filesystem adds to its error.
+  void fetch_artifact_to(const std::string& flow, const BlobRef& blob,
+                         const std::filesystem::path& destination,
+                         const std::string& artifact_name);
+
   ObjectStorePtr objects_;
 };
 

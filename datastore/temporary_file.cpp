@@ -189,8 +189,8 @@ TemporaryFile::TemporaryFile(const std::filesystem::path& directory, const TakeF
         if (errno == EEXIST) continue;
         break;  // another filesystem (EXDEV) or not ours to move: copy below
       }
-      struct stat moved {
-      }, now{};
+      struct stat moved {};
+      struct stat now {};
       if (::lstat(path_.c_str(), &moved) == 0 && moved.st_ino == before.st_ino &&
           moved.st_dev == before.st_dev && ::fchmod(input, take.mode) == 0 &&
           ::fstat(input, &now) == 0 && now.st_nlink == 1) {
@@ -200,8 +200,12 @@ TemporaryFile::TemporaryFile(const std::filesystem::path& directory, const TakeF
       }
       // The path was swapped, or a link appeared meanwhile: undo, and copy what we inspected.
       if (moved.st_ino == before.st_ino) ::fchmod(input, before.st_mode & 07777);
-      ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, source.c_str(), RENAME_NOREPLACE);
-      ::unlink(path_.c_str());  // only if putting it back failed: it is in our directory
+      if (::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, source.c_str(), RENAME_NOREPLACE) != 0 &&
+          ::lstat(path_.c_str(), &moved) == 0 && moved.st_nlink > 1) {
+        ::unlink(path_.c_str());  // its bytes live on under their other name
+      }
+      // Otherwise a file that cannot go back stays under this temporary name: never listed, and
+      // never deleted by us, since it may be someone's only copy.
       break;
     }
   }

@@ -215,4 +215,16 @@ TEST_CASE("integrity: a full filesystem leaves no temporary file and says what u
                        podflow::testing::contains_text("No space left on device; the filesystem"),
                        StoreError);
   CHECK(temporary_files(root).empty());
+
+  // Inputs copied into a work directory on the full filesystem: the same advice, nothing left.
+  auto elsewhere = local_datastore(scratch / "elsewhere");
+  const BlobRef input = elsewhere.store_artifact_bytes("flow", std::string(1536 << 10, 'i'));
+  fs::create_directories(root / "_work/task/inputs");
+  CHECK_THROWS_WITH_AS(
+      elsewhere.fetch_artifact("flow", input, root / "_work/task/inputs/i", "i"),
+      podflow::testing::contains_text(": No space left on device; the filesystem of " +
+                                      (root / "_work/task/inputs").string() + " has "),
+      StoreError);
+  CHECK(temporary_files(root).empty());
+  CHECK_FALSE(fs::exists(root / "_work/task/inputs/i"));
 }
