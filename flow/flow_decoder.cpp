@@ -658,6 +658,15 @@ class Decoder {
     }
   }
 
+  // parse_quantity refuses a number beyond a double's range ("1e400"); that is a quantity too
+  // large, not a malformed one, and the message should say so.
+  static bool overflows(const std::string& text) {
+    char* end = nullptr;
+    const double value = std::strtod(text.c_str(), &end);
+    return end != text.c_str() && std::isinf(value) && value > 0 &&
+           text.find_first_of("xXnN") == std::string::npos;  // not hex, inf or nan
+  }
+
   // What to say about more cpu than any node has; decimal, so it reads like the user's number.
   static std::string cpu_ceiling() {
     return "no node has that many cores: cpu may be at most " +
@@ -697,6 +706,10 @@ class Decoder {
     }
     if (node.IsScalar() && scalar_kind(node) == ScalarKind::String) {
       auto quantity = parse_quantity(node.Scalar());
+      if (!quantity && overflows(node.Scalar())) {
+        error(node, what + " '" + node.Scalar() + "' is too large; " + cpu_ceiling());
+        return std::nullopt;
+      }
       if (!quantity) {
         error(node, what + " '" + node.Scalar() +
                         "' is not a quantity; write a number of cores (2) or a string such as "
@@ -731,6 +744,10 @@ class Decoder {
     }
     if (node.IsScalar() && scalar_kind(node) == ScalarKind::String) {
       auto quantity = parse_quantity(node.Scalar());
+      if (!quantity && overflows(node.Scalar())) {
+        error(node, what + " '" + node.Scalar() + "' is too large; " + too_large);
+        return std::nullopt;
+      }
       if (!quantity) {
         error(node,
               what + " '" + node.Scalar() +
@@ -791,6 +808,12 @@ class Decoder {
       check_fields(item, kTolerationFields, what + " entry");
       Toleration toleration;
       toleration.key = optional_string(item, "key", what).value_or("");
+      if (!toleration.key.empty()) {
+        if (const std::string problem = qualified_name_problem(toleration.key); !problem.empty()) {
+          error(item["key"], what + ": key '" + toleration.key + "' is not a valid taint key: " +
+                                 problem + "; e.g. gpu or example.com/gpu");
+        }
+      }
       toleration.operator_ = optional_string(item, "operator", what).value_or("");
       toleration.value = optional_string(item, "value", what).value_or("");
       toleration.effect = optional_string(item, "effect", what).value_or("");
