@@ -17,9 +17,13 @@ namespace {
 // A value as messages show it: control bytes escaped (a NUL would cut the message short), long
 // values cut (a 30 KiB value would bury it).
 std::string shown(std::string_view value) {
-  constexpr std::size_t kShown = 60;
+  std::size_t cut = std::min<std::size_t>(value.size(), 60);
+  // Not inside a UTF-8 sequence: the message must stay valid text.
+  while (cut < value.size() && cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
   std::string text;
-  for (const char c : value.substr(0, kShown)) {
+  for (const char c : value.substr(0, cut)) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte < 0x20 || byte == 0x7f) {
       text += "\\x";
@@ -29,7 +33,7 @@ std::string shown(std::string_view value) {
       text += c;
     }
   }
-  if (value.size() > kShown) text += "... (" + std::to_string(value.size()) + " bytes)";
+  if (value.size() > cut) text += "... (" + std::to_string(value.size()) + " bytes)";
   return text;
 }
 

@@ -206,6 +206,10 @@ TEST_CASE("a parameter value too large for a step's environment is refused with 
                       "most 32768 bytes (32 KiB)") != std::string::npos);
   CHECK(problems.find("Pass large data as a path") != std::string::npos);
   CHECK(problems.size() < 600);  // the value itself is not echoed in full
+  // Cut where a UTF-8 sequence starts, so the message stays valid text: 59 'x' and then 'é'
+  // (2 bytes) straddling byte 60.
+  CHECK(problems_of({"label=" + std::string(59, 'x') + "\xc3\xa9" + std::string(40000, 'z')})
+            .starts_with("--param label=" + std::string(59, 'x') + "... (40061 bytes): the value"));
   CHECK(problems_of({"label=" + std::string(32 * 1024, 'x')}).empty());
   // Control characters take 6 bytes each as JSON, which is how PODFLOW_TASK carries them.
   CHECK(problems_of({"label=" + std::string(6000, '\x01')}).find("36000 bytes") !=
