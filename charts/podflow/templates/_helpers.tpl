@@ -118,7 +118,7 @@ matchResources:
 {{- end }}
 {{- end -}}
 
-{{/* The settings a flow's pods get, as CEL variables: secretNames, serviceAccounts (lists of
+{{/* The settings a flow's pods get, as CEL variables: secretNames, serviceAccounts (distinct
 names, from spec.defaults, the steps and the run's overrides) and placement (a nodeSelector or
 tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings object, or ""). */}}
 {{- define "podflow.settingsVariables" -}}
@@ -128,18 +128,18 @@ tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings objec
   expression: has({{ $r }})
 - name: secretNames
   expression: >-
-    (variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.secrets) ? {{ $r }}.defaults.secrets : [])
-    + (variables.hasSpec && has({{ $r }}.steps) ? {{ $r }}.steps.map(st, has(st.secrets) ? st.secrets.join(',') : '').join(',').split(',').filter(s, s != '') : [])
+    ((variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.secrets) ? {{ $r }}.defaults.secrets : [])
+    + (variables.hasSpec && has({{ $r }}.steps) ? {{ $r }}.steps.filter(st, has(st.secrets)).map(st, st.secrets).flatten() : [])
     {{- if $o }}
     + (has({{ $o }}) && has({{ $o }}.secrets) ? {{ $o }}.secrets : [])
-    {{- end }}
+    {{- end }}).distinct()
 - name: serviceAccounts
   expression: >-
-    (variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.serviceAccount) ? [{{ $r }}.defaults.serviceAccount] : [])
+    ((variables.hasSpec && has({{ $r }}.defaults) && has({{ $r }}.defaults.serviceAccount) ? [{{ $r }}.defaults.serviceAccount] : [])
     + (variables.hasSpec && has({{ $r }}.steps) ? {{ $r }}.steps.filter(st, has(st.serviceAccount)).map(st, st.serviceAccount) : [])
     {{- if $o }}
     + (has({{ $o }}) && has({{ $o }}.serviceAccount) ? [{{ $o }}.serviceAccount] : [])
-    {{- end }}
+    {{- end }}).distinct()
 - name: placement
   expression: >-
     (variables.hasSpec && has({{ $r }}.defaults) && ((has({{ $r }}.defaults.nodeSelector) && size({{ $r }}.defaults.nodeSelector) > 0) || (has({{ $r }}.defaults.tolerations) && size({{ $r }}.defaults.tolerations) > 0)))
@@ -151,35 +151,43 @@ tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings objec
 
 {{/* The checks of those variables as the requesting user. dict: what (for messages), placement
 (bool: check it), placementRole (the ClusterRole that grants it), guard (a CEL condition under
-which nothing is checked). A messageExpression cannot call the authorizer (not even through a
-variable), so a refusal names every Secret (ServiceAccount) of the object, of which the user lacks
-at least one; the operator's refusal at run start names each missing right. */}}
+which nothing is checked).
+An authorizer check costs so much CEL budget that one expression affords two, and a policy about
+thirty: so one expression per name, for the first admissionSecrets Secrets and
+admissionServiceAccounts ServiceAccounts (distinct); a flow naming more is checked in full by the
+operator when a run starts (docs/operations.md, "Security model"). A messageExpression cannot
+call the authorizer, but it can name the one name its expression checked. */}}
 {{- define "podflow.settingsValidations" -}}
+{{- $guard := .guard -}}
+{{- $what := .what -}}
+{{- range $i := until (int .secrets) }}
 - expression: >-
-    {{ .guard }} || variables.secretNames.all(s,
-    authorizer.group('').resource('secrets').namespace(request.namespace).name(s).check('get').allowed())
+    {{ $guard }} || size(variables.secretNames) <= {{ $i }} ||
+    authorizer.group('').resource('secrets').namespace(request.namespace).name(variables.secretNames[{{ $i }}]).check('get').allowed()
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ .what }} read the Secrets ' + variables.secretNames.join(', ') + ', and ' +
-    request.userInfo.username + ' may not get at least one of them in namespace ' +
-    request.namespace + '; ask for `get` on each (a Role with resourceNames) or remove them from
-    the flow'
+    'a step of {{ $what }} reads Secret ' + variables.secretNames[{{ $i }}] + ', which ' +
+    request.userInfo.username + ' may not get in namespace ' + request.namespace + '; ask for
+    `get` on it (a Role with resourceNames) or remove it from the flow'
+{{- end }}
+{{- range $i := until (int .serviceAccounts) }}
 - expression: >-
-    {{ .guard }} || variables.serviceAccounts.all(a,
-    authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(a).check('impersonate').allowed())
+    {{ $guard }} || size(variables.serviceAccounts) <= {{ $i }} ||
+    authorizer.group('').resource('serviceaccounts').namespace(request.namespace).name(variables.serviceAccounts[{{ $i }}]).check('impersonate').allowed()
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ .what }} run as the ServiceAccounts ' + variables.serviceAccounts.join(', ') +
-    ', and ' + request.userInfo.username + ' may not impersonate at least one of them in namespace
-    ' + request.namespace + '; ask for `impersonate` on each (ClusterRole edit has it for the whole
-    namespace) or remove serviceAccount from the flow'
+    'a step of {{ $what }} runs as ServiceAccount ' + variables.serviceAccounts[{{ $i }}] + ', which '
+    + request.userInfo.username + ' may not impersonate in namespace ' + request.namespace + ';
+    ask for `impersonate` on it (ClusterRole edit has it for the whole namespace) or remove
+    serviceAccount from the flow'
+{{- end }}
 {{- if .placement }}
 - expression: >-
-    {{ .guard }} || !variables.placement ||
+    {{ $guard }} || !variables.placement ||
     authorizer.group('podflow.dev').resource('nodeplacements').namespace(request.namespace).check('use').allowed()
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ .what }} set a nodeSelector or tolerations, but ' + request.userInfo.username + '
+    'steps of {{ $what }} set a nodeSelector or tolerations, but ' + request.userInfo.username + '
     may not place pods in namespace ' + request.namespace + ' (it needs `use` on
     nodeplacements.podflow.dev); ask an admin for a RoleBinding to the ClusterRole
     {{ .placementRole }}, or remove nodeSelector and tolerations from the flow'
