@@ -197,6 +197,19 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
   // here, on the flow the run will execute (a referenced Flow may have been written by another
   // user), as the user the admission policies recorded.
   const std::optional<Author> author = recorded_author(run);
+  // The API server must answer each check; when it cannot (e.g. the operator lacks RBAC for
+  // LocalSubjectAccessReviews), the run says why and the error retries the reconcile with backoff.
+  auto ask = [&](const std::string& where, const std::vector<Right>& rights) {
+    try {
+      return missing_rights(context_.client, *author, where, rights);
+    } catch (const kube::KubeError& error) {
+      refuse("Pending", "AuthorCheckFailed",
+             std::string("cannot check the rights of the FlowRun's creator: ") + error.what() +
+                 "; the operator needs create on localsubjectaccessreviews.authorization.k8s.io "
+                 "(the chart's RBAC has it); retrying");
+      throw;
+    }
+  };
   if (settings.check_author_rights) {
     if (!author) {
       return refuse(
@@ -209,9 +222,9 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
               "the FlowRun again, or start the operator with --author-checks=false on a "
               "cluster whose users are all trusted");
     }
-    const auto missing = missing_rights(context_.client, *author, namespace_,
-                                        rights_needed(*decoded.flow, overrides.settings, namespace_,
-                                                      settings.placement_requires_grant));
+    const auto missing =
+        ask(namespace_, rights_needed(*decoded.flow, overrides.settings, namespace_,
+                                      settings.placement_requires_grant));
     if (!missing.empty()) {
       return refuse("Failed", "Forbidden",
                     join_problems(missing) +
@@ -243,8 +256,7 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
                        "spec.resumeFrom names run " + origin + " of FlowRun " + elsewhere,
                        "kubectl create role ... --verb=get --resource=flowruns.podflow.dev -n " +
                            other_namespace};
-      const bool allowed =
-          author && missing_rights(context_.client, *author, other_namespace, {read}).empty();
+      const bool allowed = author && ask(other_namespace, {read}).empty();
       if (!allowed) {
         return refuse("Failed", "ResumeFromForbidden",
                       "spec.resumeFrom names run " + origin + " of namespace " + other_namespace +
