@@ -48,8 +48,9 @@ inline constexpr std::int64_t kMaxTimeoutSeconds = 365 * 24 * 3600;
 // Parameters reach every step as environment variables (PODFLOW_PARAM_<NAME>) and, on a cluster,
 // all of them together inside PODFLOW_TASK. Linux refuses any single environment string over
 // 128 KiB (MAX_ARG_STRLEN) with "Argument list too long", so one value may be at most 32 KiB
-// and all values together 64 KiB, counted as JSON-escaped text (a control character can take 6
-// bytes there): PODFLOW_TASK, which also holds the task's other fields, stays under 128 KiB.
+// and all names and values together 64 KiB, values counted as JSON-escaped text (a control
+// character can take 6 bytes there): PODFLOW_TASK, which also holds the task's other fields,
+// stays under 128 KiB.
 inline constexpr std::size_t kMaxParameterValueBytes = 32 * 1024;
 inline constexpr std::size_t kMaxParameterTotalBytes = 64 * 1024;
 

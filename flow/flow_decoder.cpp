@@ -370,15 +370,17 @@ class Decoder {
             error(value, what + ": the default " + problem);
             parameter.defaultValue.reset();
           } else {
-            total_default_bytes += json_escaped_size(*parameter.defaultValue);
+            total_default_bytes +=
+                parameter.name.size() + json_escaped_size(*parameter.defaultValue);
           }
         }
       }
       flow.parameters.push_back(std::move(parameter));
     }
     if (total_default_bytes > defaults::kMaxParameterTotalBytes) {
-      error(node, "spec.parameters: the defaults add up to " + std::to_string(total_default_bytes) +
-                      " bytes (JSON-escaped); all values together may be at most " +
+      error(node, "spec.parameters: the names and defaults add up to " +
+                      std::to_string(total_default_bytes) +
+                      " bytes (defaults JSON-escaped); together they may be at most " +
                       std::to_string(defaults::kMaxParameterTotalBytes) +
                       " bytes (64 KiB), since every step receives them all in its environment. "
                       "Pass large data as a path (s3://... or a file) or produce it as an "

@@ -181,13 +181,15 @@ ResolvedParameters resolve_parameters(const flow::FlowSpec& flow,
                                 (problem.starts_with("is ") ? "the value " : "") + problem);
       continue;
     }
-    total += json_escaped_size(*value);
+    // Names count too: each is in the environment variable's name and in PODFLOW_TASK, and
+    // declaring many parameters is as sure a way past the limit as one large value.
+    total += parameter.name.size() + json_escaped_size(*value);
     result.values[parameter.name] = *value;
   }
   if (total > defaults::kMaxParameterTotalBytes) {
     result.problems.push_back(
-        "the parameters' values add up to " + std::to_string(total) +
-        " bytes (JSON-escaped); all values together may be at most " +
+        "the parameters' names and values add up to " + std::to_string(total) +
+        " bytes (values JSON-escaped); together they may be at most " +
         std::to_string(defaults::kMaxParameterTotalBytes) +
         " bytes (64 KiB), since every step receives them all in its environment. Pass large data "
         "as a path (s3://... or a file) or produce it as an artifact instead");

@@ -225,10 +225,27 @@ TEST_CASE("all parameter values together are limited to 64 KiB") {
       podflow::flow::resolve_parameters(flow, {"a=" + value, "b=" + value, "c=" + value});
   REQUIRE(resolved.problems.size() == 1);
   CHECK(resolved.problems[0].starts_with(
-      "the parameters' values add up to 90000 bytes (JSON-escaped); all values together may be "
-      "at most 65536 bytes (64 KiB)"));
+      "the parameters' names and values add up to 90003 bytes (values JSON-escaped); together "
+      "they may be at most 65536 bytes (64 KiB)"));
   CHECK(podflow::flow::resolve_parameters(flow, {"a=" + value, "b=" + value, "c=x"})
             .problems.empty());
+}
+
+TEST_CASE("parameter names count toward the 64 KiB, as they reach the environment too") {
+  const std::string name(70000, 'n');
+  const std::string yaml = podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}},
+                                                    "  parameters: [{name: " + name + "}]\n");
+  const auto decoded = podflow::flow::decode_flow(yaml);
+  REQUIRE(decoded.flow.has_value());
+  const auto resolved = podflow::flow::resolve_parameters(*decoded.flow, {name + "=1"});
+  REQUIRE(resolved.problems.size() == 1);
+  CHECK(resolved.problems[0].starts_with("the parameters' names and values add up to 70001 bytes"));
+  const auto validated =
+      validate_flow(podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}},
+                                             "  parameters: [{name: " + name + ", default: x}]\n"));
+  REQUIRE(validated.diagnostics.size() == 1);
+  CHECK(podflow::flow::format_diagnostic("f.yaml", validated.diagnostics[0])
+            .starts_with("f.yaml:6:15: spec.parameters: the names and defaults add up to 70001"));
 }
 
 TEST_CASE("validate refuses parameter defaults that a run would refuse") {
@@ -247,7 +264,8 @@ TEST_CASE("validate refuses parameter defaults that a run would refuse") {
           "}\n    - {name: c, type: json, default: [\"" + part + "\"]}\n"));
   REQUIRE(total.diagnostics.size() == 1);
   CHECK(podflow::flow::format_diagnostic("f.yaml", total.diagnostics[0])
-            .starts_with("f.yaml:7:5: spec.parameters: the defaults add up to 90006 bytes"));
+            .starts_with(
+                "f.yaml:7:5: spec.parameters: the names and defaults add up to 90009 bytes"));
 }
 
 TEST_CASE("annotations over Kubernetes' 256 KiB are refused") {
