@@ -85,6 +85,7 @@ can_everything_documented() {
 		can "$sa" "$v" events.events.k8s.io "$where"
 	done
 	can "$sa" create localsubjectaccessreviews.authorization.k8s.io "$where"
+	can "$sa" operate tasks.podflow.dev "$where"
 }
 
 # ...and nothing more there: no secrets, no writes to the users' Flows/FlowRuns, no pod exec/logs.

@@ -246,6 +246,25 @@ def test_author_cannot_be_forged():
         refused(t.kubectl("annotate", "flowrun", "admins", "podflow.dev/created-by-", check=False), "cannot change")
 
 
+def test_tasks_are_the_operators():
+    """A Task becomes a pod with its Secrets and ServiceAccount: a user granted `create` on Tasks
+    still cannot make one (only who may `operate` them: the operator)."""
+    with OperatorTest("ten-tasks") as t:
+        setup(t)
+        t.start_operator()
+        t.apply(flow_document("simple", SIMPLE, run={}))
+        t.wait_flowrun("simple", "Succeeded", timeout=120)
+        task = t.get("task", "simple.start")
+        forged = {"apiVersion": task["apiVersion"], "kind": "Task",
+                  "metadata": {"name": "forged.start", "labels": task["metadata"]["labels"]},
+                  "spec": dict(task["spec"], secrets=["db"], serviceAccount="trainer")}
+        t.kubectl("create", "role", "write-tasks", "--verb=create", "--resource=tasks.podflow.dev")
+        t.kubectl("create", "rolebinding", "alice-tasks", "--role=write-tasks", "--user=alice")
+        refused(as_user(t, "alice", "create", "-f", "-", input=json.dumps(forged)),
+                "created by the podflow operator only", "alice may not operate", "create a FlowRun instead")
+        expect(not t.find("pod", "forged.start"), "a pod of the forged Task exists")
+
+
 def test_operator_namespace():
     with OperatorTest("ten-own") as t:
         t.apply(flow_document("simple", SIMPLE, run={}))
@@ -331,4 +350,5 @@ def test_resume_across_namespaces():
 
 if __name__ == "__main__":
     main([test_ordinary_user_runs_bigsum, test_secrets, test_service_account, test_placement,
-          test_author_cannot_be_forged, test_operator_namespace, test_resume_across_namespaces])
+          test_author_cannot_be_forged, test_tasks_are_the_operators, test_operator_namespace,
+          test_resume_across_namespaces])

@@ -94,7 +94,8 @@ app.kubernetes.io/part-of: podflow
   verbs: [update]
 - apiGroups: [podflow.dev]
   resources: [tasks]
-  verbs: [get, list, watch, create, delete]
+  # operate: the admission policy lets only holders of this verb create Tasks
+  verbs: [get, list, watch, create, delete, operate]
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch, create, delete]
