@@ -138,7 +138,17 @@ BlobRef Datastore::store_artifact(const std::string& flow, const std::filesystem
   if (auto* local = dynamic_cast<LocalObjectStore*>(objects_.get())) {
     // Hash the store's own read-only copy, not the caller's file, which may change meanwhile
     // (a hard link to a file outside, a process of the step still writing).
-    const auto staged = local->stage_file(flow + "/data", path);
+    std::unique_ptr<TemporaryFile> staged;
+    try {
+      staged = local->stage_file(flow + "/data", path);
+    } catch (const StoreError& error) {
+      if (!is_out_of_space(error.error_number())) throw;
+      std::error_code ignored;
+      const auto size = std::filesystem::file_size(path, ignored);
+      throw StoreError("cannot store " + path.string() + " (" + human_bytes(ignored ? 0 : size) +
+                           ") in the datastore: " + error.what(),
+                       error.error_number());
+    }
     const FileDigest digest = sha256_file(staged->path());
     const std::string key = blob_key(flow, digest.sha256);
     const auto existing = objects_->head(key);

@@ -30,6 +30,8 @@ std::string unique_suffix() {
   return text;
 }
 
+}  // namespace
+
 std::string human_bytes(unsigned long long bytes) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);
@@ -46,6 +48,8 @@ std::string human_bytes(unsigned long long bytes) {
   }
   return text;
 }
+
+namespace {
 
 // Sizes of the top-level folders of `root`, or an empty map when counting would take long: a
 // message about a full disk must not itself take minutes.
@@ -99,7 +103,8 @@ std::string out_of_space_advice(const std::filesystem::path& path,
   advice += "; the filesystem of " + where.string() + " has " +
             human_bytes(static_cast<unsigned long long>(space.f_bavail) * space.f_frsize) +
             " free of " +
-            human_bytes(static_cast<unsigned long long>(space.f_blocks) * space.f_frsize);
+            human_bytes(static_cast<unsigned long long>(space.f_blocks) * space.f_frsize) +
+            " (after removing the partial file)";
   if (!datastore_root.empty()) {
     advice += "; podflow keeps there the datastore " + datastore_root.string();
     const auto sizes = folder_sizes(datastore_root);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace podflow::datastore {
@@ -66,6 +67,9 @@ std::filesystem::path unique_temporary_path(const std::filesystem::path& directo
 // Writes all of `bytes` to `descriptor`, retrying on EINTR and short writes; false on error
 // (errno set).
 bool write_fully(int descriptor, std::string_view bytes);
+
+// "512 bytes", "3.0 MiB": sizes in messages.
+std::string human_bytes(unsigned long long bytes);
 
 // True for the errors of a full filesystem or an exhausted quota (ENOSPC, EDQUOT).
 bool is_out_of_space(int error_number);

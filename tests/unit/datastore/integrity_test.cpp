@@ -201,11 +201,14 @@ TEST_CASE("integrity: a full filesystem leaves no temporary file and says what u
     CHECK(error.error_number() == ENOSPC);
   }
   CAPTURE(message);
-  CHECK(message.starts_with("cannot write " + (root / "flow/data/.podflow-tmp.").string()));
+  CHECK(message.starts_with("cannot store " + (scratch / "big").string() +
+                            " (2.0 MiB) in the datastore: cannot write " +
+                            (root / "flow/data/.podflow-tmp.").string()));
   CHECK(message.find(": No space left on device; the filesystem of " + root.string() +
                      "/flow/data has ") != std::string::npos);
-  CHECK(message.find(" free of 1.0 MiB; podflow keeps there the datastore " + root.string() +
-                     " (_runs ") != std::string::npos);
+  CHECK(message.find(" free of 1.0 MiB (after removing the partial file); podflow keeps there "
+                     "the datastore " +
+                     root.string() + " (_runs ") != std::string::npos);
   CHECK(message.find("the local runs' work directories in _work; free space there") !=
         std::string::npos);
   CHECK(temporary_files(root).empty());
