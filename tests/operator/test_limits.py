@@ -89,7 +89,7 @@ def too_big_and_gpus():
   next: [huge, gpus]
 - name: huge
   command: ["true"]
-  resources: {memory: "100Ti"}
+  resources: {memory: "50Ti"}
   next: [join]
 - name: gpus
   command: ["true"]
@@ -111,7 +111,7 @@ def too_big_and_gpus():
 
         huge = t.wait_until("task toobig.huge to be Unschedulable", lambda: unschedulable("toobig.huge"), 90)
         expect(huge["phase"] == "Pending", f"huge: {huge}")
-        expect("Insufficient memory" in huge["message"] and "100Ti" in huge["message"],
+        expect("Insufficient memory" in huge["message"] and "50Ti" in huge["message"],
                f"huge's message names the shortage and the request: {huge['message']}")
         gpus = t.wait_until("task toobig.gpus to be Unschedulable", lambda: unschedulable("toobig.gpus"), 90)
         expect("amd.com/gpu" in gpus["message"], f"gpus' message: {gpus['message']}")
