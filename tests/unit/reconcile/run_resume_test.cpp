@@ -40,8 +40,11 @@ void commit(Datastore& store, const std::string& run, const std::string& step,
   Manifest manifest;
   manifest.id = {"fan", run, step, task, attempt};
   manifest.startedAt = manifest.finishedAt = "2026-11-21T16:25:47.120Z";
-  if (splits > 0)
-    manifest.foreach = podflow::datastore::ForeachIndex{"items", splits, std::string(64, 'c')};
+  // The index blob exists: resume re-runs, instead of reusing, a task whose blobs are gone.
+  if (splits > 0) {
+    const auto index = store.store_artifact_bytes("fan", "the foreach index");
+    manifest.foreach = podflow::datastore::ForeachIndex{"items", splits, index.sha256};
+  }
   store.write_manifest(manifest);
 }
 
