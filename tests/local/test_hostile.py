@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from harness import REPO, Workspace, fail, flow
+from harness import fail, flow, main
 
 MARK = "271.828182"  # a sleep length: in the argv of every process a case starts that could outlive it
 SECRET = "the canary's private bytes\n"
@@ -530,7 +530,7 @@ case("datastore-is-a-file", two_steps('["true"]'), setup=datastore_is_a_file, ex
 # A full disk: the message says what uses the space, and no try leaves anything behind.
 case("disk-full-before-the-run", two_steps('["true"]'),
      setup=lambda ws, ctx: mount_small_filesystem(ws, ctx, fill=True), exit=1,
-     stderr=["free of 2.0 MiB; podflow keeps there the datastore", "filler 2.0 MiB"],
+     stderr=["No space left on device", "free of 2.0 MiB", "podflow keeps there the datastore", "filler 2.0 MiB"],
      then=nothing_partial_left)
 case("disk-full-storing-an-output", two_steps(
     "[sh, -c, 'head -c 1500000 /dev/zero > \"$PODFLOW_OUTPUTS/a\" && ln \"$PODFLOW_OUTPUTS/a\" \"$PODFLOW_OUTPUTS/b\"']"),
@@ -553,34 +553,20 @@ case("daemon-double-fork", two_steps(
     f"[sh, -c, '(setsid sh -c \"(sleep {MARK} &) ; sleep {MARK}\" &) ; true']"))
 
 
-def run_main():
-    only = sys.argv[1:]
-    failed = 0
-    ran = 0
-    for item in CASES:
-        if only and item.name not in only:
-            continue
-        ran += 1
-        workspace = Workspace()
+def as_test(item):
+    """The case as a test function of harness.main, which counts and reports it."""
+    def test(workspace):
         try:
             item.run(workspace)
-            print(f"ok   {item.name}")
-        except SystemExit as exit:
-            if exit.code:
-                failed += 1
-                print(f"FAIL {item.name}")
-        except Exception as error:  # an unexpected error is a failure too
-            failed += 1
-            print(f"FAIL {item.name}: {error!r}")
         finally:
             kill_marked()
             if getattr(item, "context", {}).get("cleanup"):
                 item.context["cleanup"]()
             subprocess.run(["chmod", "-R", "u+rwX", workspace.path], check=False)
-            workspace.close()
-    print(f"{ran - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    test.__name__ = item.name
+    return test
 
 
 if __name__ == "__main__":
-    run_main()
+    only = sys.argv[1:]
+    main([as_test(item) for item in CASES if not only or item.name in only])

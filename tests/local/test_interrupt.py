@@ -43,7 +43,8 @@ def survivors():
     return found.stdout.split()
 
 
-def interrupt_with(workspace, signal_number):
+def start_hanging_run(workspace):
+    """podflow running FLOW with its four hanging tasks started; returns (process, ready dir)."""
     workspace.write("flow.yaml", FLOW)
     ready = os.path.join(workspace.path, "ready")
     os.makedirs(ready)
@@ -54,6 +55,11 @@ def interrupt_with(workspace, signal_number):
     while len(os.listdir(ready)) < 4 and time.time() < deadline:
         time.sleep(0.1)
     expect(len(os.listdir(ready)) == 4, "the four tasks did not start within 60 s")
+    return process, ready
+
+
+def interrupt_with(workspace, signal_number):
+    process, _ = start_hanging_run(workspace)
     expect(len(survivors()) >= 12, f"expected 12 sleeping processes, found {survivors()}")
     process.send_signal(signal_number)
     stdout, stderr = process.communicate(timeout=60)
@@ -70,16 +76,7 @@ def interrupt_with(workspace, signal_number):
 
 
 def test_sigkill_of_the_runner_kills_every_task(workspace):
-    workspace.write("flow.yaml", FLOW)
-    ready = os.path.join(workspace.path, "ready")
-    os.makedirs(ready)
-    process = subprocess.Popen([PODFLOW, "run", "flow.yaml", "--datastore", workspace.datastore],
-                               cwd=workspace.path, env=dict(os.environ, READY=ready),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while len(os.listdir(ready)) < 4 and time.time() < deadline:
-        time.sleep(0.1)
-    expect(len(os.listdir(ready)) == 4, "the four tasks did not start within 60 s")
+    process, ready = start_hanging_run(workspace)
     process.kill()
     process.communicate(timeout=60)
     # Each runtime sees its parent die, stops its step (which ignores SIGTERM: the 10 s grace,
