@@ -199,6 +199,10 @@ class LocalRun {
     }
     display_->note("podflow: resuming run " + previous + ": reusing " +
                    std::to_string(done.size()) + " successful task(s)");
+    for (const auto& skipped : cloned.skipped) {
+      display_->note("podflow: running " + skipped.task +
+                     " again instead of reusing it: " + skipped.reason);
+    }
     return planner_.restore(done);
   }
 

@@ -430,6 +430,8 @@ def resume_heals(workspace, result, context):
     resumed = workspace.podflow("resume", workspace.run_id(result))
     if resumed.returncode != 0:
         fail(f"podflow resume failed:\n{resumed.stderr}")
+    if "podflow: running start again instead of reusing it: artifact 'x'" not in resumed.stderr:
+        fail(f"resume does not say why start runs again:\n{resumed.stderr}")
     expect_blobs_intact(workspace)
     zeros = hashlib.sha256(b"\0" * 2097152).hexdigest()
     if zeros not in blob_files(workspace):
