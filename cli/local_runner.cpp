@@ -18,6 +18,7 @@
 #include <map>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "cli/flow_file.hpp"
 #include "cli/machine_check.hpp"
@@ -513,20 +514,20 @@ class LocalRun {
   // left behind, adopted by this subreaper. Their own children are adopted in turn as they die,
   // so it repeats until none is left.
   void kill_stray_processes() {
-    for (int round = 0; round < 1000; ++round) {
+    while (true) {
       std::vector<pid_t> strays;
       for (const pid_t pid : child_processes()) {
-        if (!running_.contains(pid)) strays.push_back(pid);
+        if (!running_.contains(pid) && !unkillable_.contains(pid)) strays.push_back(pid);
       }
       if (strays.empty()) return;
       for (const pid_t pid : strays) ::kill(pid, SIGKILL);
       for (const pid_t pid : strays) {
         // Reaped one by one (never waitpid(-1), which could take a running task's runtime); a
-        // process stuck in the kernel gets 5 s, then the run goes on without it.
+        // process stuck in the kernel gets 5 s, then the run goes on without waiting for it.
         int status = 0;
-        for (int tries = 0; tries < 500 && ::waitpid(pid, &status, WNOHANG) == 0; ++tries) {
-          usleep(10000);
-        }
+        int tries = 0;
+        while (::waitpid(pid, &status, WNOHANG) == 0 && ++tries < 500) usleep(10000);
+        if (tries == 500) unkillable_.insert(pid);
       }
     }
   }
@@ -631,6 +632,7 @@ class LocalRun {
   std::optional<ProgressDisplay> display_;
   std::deque<WaitingTask> waiting_;
   std::unordered_map<pid_t, RunningTask> running_;
+  std::unordered_set<pid_t> unkillable_;  // strays still there 5 s after SIGKILL
   std::size_t peak_running_ = 0;
   bool stopping_ = false;
   bool record_saved_once_ = false;
