@@ -26,9 +26,10 @@ std::string describe(const Right& right) {
 }  // namespace
 
 std::optional<Author> recorded_author(const json& run) {
-  const json& metadata = run["metadata"];
-  if (!metadata.contains("annotations")) return std::nullopt;
-  const json& annotations = metadata["annotations"];
+  // value(), not operator[]: on a const object a missing key would be undefined behaviour.
+  const json metadata = run.value("metadata", json::object());
+  const json annotations = metadata.value("annotations", json::object());
+  if (!annotations.is_object()) return std::nullopt;
   const std::string user = annotations.value(kAuthorAnnotation, "");
   if (user.empty()) return std::nullopt;
   Author author{user, {}};
