@@ -26,9 +26,13 @@ MAX_STEPS = 1000
 MAX_STEP_NAME = 40
 RETRY_MAX_TIMES = 5
 RETRY_MAX_DELAY_SECONDS = 86400
-MAX_SECONDS = 1 << 40  # decoder's bound on timeoutSeconds, tolerationSeconds
-MAX_MEGABYTES = 1 << 40
-MAX_CPU_CORES = 100000
+MAX_SECONDS = 1 << 40  # decoder's bound on tolerationSeconds
+# What no node has (flow/defaults.hpp, docs/flow-spec.md): the linter's ceilings, so kubectl
+# refuses what `podflow validate` refuses, with the same range in the message.
+MAX_TIMEOUT_SECONDS = 365 * 24 * 3600
+MAX_CPU_CORES = 4096
+MAX_MEMORY_MEGABYTES = (64 << 40) // 1000000  # 64 TiB
+MAX_DISK_MEGABYTES = (1 << 50) // 1000000  # 1 PiB
 MAX_GPU = 1024
 # Bounds only for the cost estimator.
 MAX_LIST = 1000  # command arguments, env, secrets, tolerations, parameters, next
@@ -73,7 +77,7 @@ def rule(expression, message, **extra):
     return {"rule": expression, "message": message, **extra}
 
 
-def quantity(description, minimum_integer, maximum_integer, minimum_string, what):
+def quantity(description, minimum_integer, maximum_integer, minimum_string, maximum_string, what):
     """An integer (cores or megabytes) or a Kubernetes quantity string, as the decoder reads it."""
     return {
         "description": description,
@@ -83,7 +87,8 @@ def quantity(description, minimum_integer, maximum_integer, minimum_string, what
             rule(
                 f"type(self) == int ? self >= {minimum_integer} && self <= {maximum_integer} : "
                 f"isQuantity(self) && "
-                f"quantity(self).compareTo(quantity('{minimum_string}')) >= 0",
+                f"quantity(self).compareTo(quantity('{minimum_string}')) >= 0 && "
+                f"quantity(self).compareTo(quantity('{maximum_string}')) <= 0",
                 f"{what}",
             )
         ],
@@ -101,24 +106,30 @@ def resources():
                 1,
                 MAX_CPU_CORES,
                 "1m",
-                "cpu must be a whole number of cores (at least 1) or a quantity string of at "
-                "least \"1m\", such as \"500m\"",
+                str(MAX_CPU_CORES),
+                f"cpu must be a whole number of cores from 1 to {MAX_CPU_CORES} or a quantity "
+                f"string from \"1m\" to \"{MAX_CPU_CORES}\", such as \"500m\" (no node has more "
+                f"cores)",
             ),
             "memory": quantity(
                 "megabytes as an integer (60000) or a quantity string (\"60Gi\"); default 4096",
                 1,
-                MAX_MEGABYTES,
+                MAX_MEMORY_MEGABYTES,
                 "1",
-                "memory must be megabytes (an integer, at least 1) or a positive quantity string "
-                "such as \"60Gi\"",
+                "64Ti",
+                f"memory must be megabytes (an integer from 1 to {MAX_MEMORY_MEGABYTES}) or a "
+                f"quantity string from \"1\" to \"64Ti\", such as \"60Gi\" (no node has more "
+                f"memory)",
             ),
             "disk": quantity(
                 "local disk (ephemeral-storage): megabytes or a quantity string; default 10240",
                 1,
-                MAX_MEGABYTES,
+                MAX_DISK_MEGABYTES,
                 "1",
-                "disk must be megabytes (an integer, at least 1) or a positive quantity string "
-                "such as \"10Gi\"",
+                "1Pi",
+                f"disk must be megabytes (an integer from 1 to {MAX_DISK_MEGABYTES}) or a "
+                f"quantity string from \"1\" to \"1Pi\", such as \"10Gi\" (no node has more "
+                f"local disk)",
             ),
             "gpu": integer(0, MAX_GPU, description="number of GPUs (default 0)"),
             "gpuVendor": string(
@@ -137,7 +148,8 @@ def step_settings():
         "image": string(MAX_IMAGE, minLength=1, description="container image"),
         "resources": resources(),
         "timeoutSeconds": integer(
-            1, MAX_SECONDS, description="the task is stopped after this long (default 432000)"
+            1, MAX_TIMEOUT_SECONDS,
+            description="the task is stopped after this long (default 432000, at most 365 days)"
         ),
         "retry": {
             "type": "object",
