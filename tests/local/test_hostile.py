@@ -551,8 +551,10 @@ case("daemon-appends-after-exit", two_steps(
     f"sleep 1; echo late >&3; exec sleep {MARK}\" & sleep 0.2']",
     end="[sh, -c, 'sleep 2; test \"$(cat \"$PODFLOW_INPUTS/out\")\" = first']"),
     then=no_late_writes)
+# The step ends only once the daemon has left its process group (else the group kill races it).
 case("daemon-double-fork", two_steps(
-    f"[sh, -c, '(setsid sh -c \"(sleep {MARK} &) ; sleep {MARK}\" &) ; true']"))
+    f"[sh, -c, '(setsid sh -c \"(sleep {MARK} &) ; touch $PODFLOW_OUTPUTS/detached; sleep {MARK}\" &) ; "
+    "while [ ! -e \"$PODFLOW_OUTPUTS/detached\" ]; do sleep 0.05; done']"))
 
 
 def as_test(item):
