@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,37 +238,24 @@ void Datastore::fetch_artifact_to(const std::string& flow, const BlobRef& blob,
     // (a private copy for free), else a hard link: hashing it would read every input of every
     // task, so only the size is checked (the blob was hashed when it was stored).
     check_size(static_cast<std::uint64_t>(status.st_size));
-    if (blob.size < kCopyBelowBytes) {
+    auto copy_checked = [&] {
       TemporaryFile copy(directory);
       copy.copy_from(*local);
       copy.set_mode(0444);
       check_digest(copy.path());
       copy.commit_rename(destination);
+    };
+    if (blob.size < kCopyBelowBytes) return copy_checked();
+    if (TemporaryFile clone(directory); clone.reflink_from(*local)) {
+      clone.set_mode(0444);
+      clone.commit_rename(destination);
       return;
-    }
-    {
-      const int source = ::open(local->c_str(), O_RDONLY | O_CLOEXEC);
-      if (source >= 0) {
-        TemporaryFile clone(directory);
-        const bool cloned = ::ioctl(clone.descriptor(), FICLONE, source) == 0;
-        ::close(source);
-        if (cloned) {
-          clone.set_mode(0444);
-          clone.commit_rename(destination);
-          return;
-        }
-      }
     }
     if (::link(local->c_str(), destination.c_str()) == 0) return;
     if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
       throw_system_error("cannot link " + local->string() + " to " + destination.string(), errno);
     }
-    TemporaryFile copy(directory);
-    copy.copy_from(*local);
-    copy.set_mode(0444);
-    check_digest(copy.path());
-    copy.commit_rename(destination);
-    return;
+    return copy_checked();
   }
 
   const auto download = unique_temporary_path(directory);

@@ -266,13 +266,23 @@ void TemporaryFile::copy_from(const std::filesystem::path& source) {
   ::close(input);
 }
 
-void TemporaryFile::copy_from_descriptor(int input, const std::filesystem::path& source_name) {
+bool TemporaryFile::reflink_from(const std::filesystem::path& source) {
+  const int input = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (input < 0) return false;
+  const bool cloned = reflink_from_descriptor(input);
+  ::close(input);
+  return cloned;
+}
+
+bool TemporaryFile::reflink_from_descriptor(int input) {
   // A reflink shares the extents (copy-on-write): free, and still podflow's own copy.
   struct stat status {};
-  if (::fstat(descriptor_, &status) == 0 && status.st_size == 0 &&
-      ::ioctl(descriptor_, FICLONE, input) == 0) {
-    return;
-  }
+  return ::fstat(descriptor_, &status) == 0 && status.st_size == 0 &&
+         ::ioctl(descriptor_, FICLONE, input) == 0;
+}
+
+void TemporaryFile::copy_from_descriptor(int input, const std::filesystem::path& source_name) {
+  if (reflink_from_descriptor(input)) return;
   // TakeFrom opens with O_NONBLOCK (a FIFO must not hang the open); read in blocking mode.
   const int flags = ::fcntl(input, F_GETFL);
   if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(input, F_SETFL, flags & ~O_NONBLOCK);

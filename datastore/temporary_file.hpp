@@ -39,6 +39,9 @@ class TemporaryFile {
 
   void write(std::string_view bytes);                   // all of it, or throws
   void copy_from(const std::filesystem::path& source);  // appends the whole file, or throws
+  // Makes the still empty file a reflink of `source` (FICLONE: shared extents, copy-on-write);
+  // false where the filesystem cannot, or `source` cannot be opened.
+  bool reflink_from(const std::filesystem::path& source);
   // Appends everything readable from `source` (a reflink when the file is still empty and the
   // filesystem can share extents, FICLONE); throws naming `source_name`.
   void copy_from_descriptor(int source, const std::filesystem::path& source_name);
@@ -53,6 +56,7 @@ class TemporaryFile {
 
  private:
   void close_descriptor();
+  bool reflink_from_descriptor(int input);
 
   std::filesystem::path path_;
   int descriptor_ = -1;

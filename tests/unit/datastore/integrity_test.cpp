@@ -3,7 +3,6 @@
 // gone, a full disk leaves no temporary file and says what uses the space, and a run id that was
 // never used can be given back.
 #include <doctest/doctest.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "tests/unit/datastore/contains_text.hpp"
 #include "tests/unit/datastore/file_text.hpp"
 #include "tests/unit/datastore/scratch_directory.hpp"
+#include "tests/unit/datastore/small_filesystem.hpp"
 
 using podflow::datastore::BlobRef;
 using podflow::datastore::Datastore;
@@ -39,18 +39,6 @@ struct stat status_of(const fs::path& path) {
   struct stat status {};
   REQUIRE(::stat(path.c_str(), &status) == 0);
   return status;
-}
-
-std::vector<fs::path> temporary_files(const fs::path& root) {
-  std::vector<fs::path> found;
-  std::error_code error;
-  for (fs::recursive_directory_iterator walk(root, error), end; !error && walk != end;
-       walk.increment(error)) {
-    if (walk->path().filename().string().starts_with(".podflow-tmp.")) {
-      found.push_back(walk->path());
-    }
-  }
-  return found;
 }
 
 }  // namespace
@@ -75,7 +63,7 @@ TEST_CASE("integrity: a file with another link is copied into the store, never c
   store.objects().put_file_consuming("flow/1/log", scratch / "log");
   CHECK((status_of(scratch / "private").st_mode & 07777) == 0600);
   CHECK(status_of(scratch / "store/flow/1/log").st_ino != status_of(scratch / "private").st_ino);
-  CHECK(temporary_files(scratch / "store").empty());
+  CHECK(podflow::testing::temporary_files(scratch / "store").empty());
 }
 
 TEST_CASE("integrity: symbolic links and FIFOs are refused without following or blocking") {
@@ -87,7 +75,7 @@ TEST_CASE("integrity: symbolic links and FIFOs are refused without following or 
   REQUIRE(::mkfifo((scratch / "fifo").c_str(), 0600) == 0);
   CHECK_THROWS_WITH_AS(store.store_artifact("flow", scratch / "fifo"),
                        podflow::testing::contains_text("not a regular file"), StoreError);
-  CHECK(temporary_files(scratch / "store").empty());
+  CHECK(podflow::testing::temporary_files(scratch / "store").empty());
 }
 
 TEST_CASE("integrity: a damaged blob is kept aside, and the next store of its bytes heals it") {
@@ -178,17 +166,12 @@ TEST_CASE("integrity: release_run_id removes only a placeholder") {
 TEST_CASE("integrity: a full filesystem leaves no temporary file and says what uses the space") {
   ScratchDirectory scratch;
   const auto root = scratch / "store";
-  fs::create_directories(root);
-  if (::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=1m") != 0) {
-    const std::string why = std::strerror(errno);
-    MESSAGE("SKIPPED: cannot mount a 1 MiB tmpfs at " << root.string() << " (" << why
+  podflow::testing::SmallFilesystem small(root, "1m");
+  if (!small.mounted()) {
+    MESSAGE("SKIPPED: cannot mount a 1 MiB tmpfs at " << root.string() << " (" << small.why_not()
                                                       << "); run the tests as root");
     return;
   }
-  struct Unmount {
-    fs::path path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{root};
   auto store = local_datastore(root);
   store.write_run_record("1", {{"run", "1"}});
   write_file(scratch / "big", std::string(2 << 20, 'x'));  // outside: copied, and too big
@@ -211,13 +194,13 @@ TEST_CASE("integrity: a full filesystem leaves no temporary file and says what u
                      root.string() + " (_runs ") != std::string::npos);
   CHECK(message.find("the local runs' work directories in _work; free space there") !=
         std::string::npos);
-  CHECK(temporary_files(root).empty());
+  CHECK(podflow::testing::temporary_files(root).empty());
   CHECK(fs::exists(scratch / "big"));  // a failed store does not consume the file
 
   CHECK_THROWS_WITH_AS(store.store_artifact_bytes("flow", std::string(2 << 20, 'y')),
                        podflow::testing::contains_text("No space left on device; the filesystem"),
                        StoreError);
-  CHECK(temporary_files(root).empty());
+  CHECK(podflow::testing::temporary_files(root).empty());
 
   // Inputs copied into a work directory on the full filesystem: the same advice, nothing left.
   auto elsewhere = local_datastore(scratch / "elsewhere");
@@ -228,6 +211,6 @@ TEST_CASE("integrity: a full filesystem leaves no temporary file and says what u
       podflow::testing::contains_text(": No space left on device; the filesystem of " +
                                       (root / "_work/task/inputs").string() + " has "),
       StoreError);
-  CHECK(temporary_files(root).empty());
+  CHECK(podflow::testing::temporary_files(root).empty());
   CHECK_FALSE(fs::exists(root / "_work/task/inputs/i"));
 }

@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -16,6 +15,7 @@
 #include "datastore/datastore.hpp"
 #include "datastore/local_object_store.hpp"
 #include "datastore/sha256.hpp"
+#include "tests/unit/datastore/small_filesystem.hpp"
 #include "tests/unit/runtime/runtime_process.hpp"
 
 using nlohmann::json;
@@ -107,18 +107,6 @@ unsigned permission_bits(const fs::path& path) {
   struct stat status {};
   REQUIRE(::stat(path.c_str(), &status) == 0);
   return status.st_mode & 07777;
-}
-
-std::vector<fs::path> temporary_files(const fs::path& root) {
-  std::vector<fs::path> found;
-  std::error_code error;
-  for (fs::recursive_directory_iterator walk(root, error), end; !error && walk != end;
-       walk.increment(error)) {
-    if (walk->path().filename().string().starts_with(".podflow-tmp.")) {
-      found.push_back(walk->path());
-    }
-  }
-  return found;
 }
 
 }  // namespace
@@ -254,18 +242,13 @@ TEST_CASE(
     "temporary file is left") {
   ScratchDirectory scratch;
   const auto root = scratch / "store";
-  fs::create_directories(root);
-  if (::mount("tmpfs", root.c_str(), "tmpfs", 0, "size=2m") != 0) {
-    const std::string why = std::strerror(errno);
-    MESSAGE("SKIPPED: cannot mount a 2 MiB tmpfs at " << root.string() << " (" << why
+  podflow::testing::SmallFilesystem small(root, "2m");
+  if (!small.mounted()) {
+    MESSAGE("SKIPPED: cannot mount a 2 MiB tmpfs at " << root.string() << " (" << small.why_not()
                                                       << "); run the tests as root to check "
                                                          "ENOSPC handling");
     return;
   }
-  struct Unmount {
-    fs::path path;
-    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
-  } unmount{root};
 
   const auto run = run_runtime(
       scratch, task_spec(scratch, "start", "start",
@@ -284,7 +267,7 @@ TEST_CASE(
         std::string::npos);
   CHECK(reason.find("demo ") != std::string::npos);  // the flow's folder and its size
   CHECK(reason.find("or put the datastore on a larger filesystem") != std::string::npos);
-  CHECK(temporary_files(root).empty());
+  CHECK(podflow::testing::temporary_files(root).empty());
   CHECK_FALSE(open_store(scratch).read_manifest(attempt_of("start", "start")).has_value());
 
   // The work directory on the same full filesystem: nothing left either.
@@ -293,6 +276,6 @@ TEST_CASE(
   inside["workDir"] = (root / "_work/again").string();
   const auto second = run_runtime(scratch, inside);
   CHECK(second.exit_code == 1);
-  CHECK(temporary_files(root).empty());
+  CHECK(podflow::testing::temporary_files(root).empty());
   CHECK_FALSE(fs::exists(root / "_work/again"));
 }
