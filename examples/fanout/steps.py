@@ -1,52 +1,42 @@
 #!/usr/bin/env python3
-"""The fanout example's steps in Python: any program following the step contract is a step."""
-import json
-import os
-import sys
+"""The fanout example's steps, written with the podflow Python package (sdk/python): each step is
+a function, artifacts are attributes of `task`, the join gets its parents as `inputs`."""
+from podflow import main, parameters, step
+
+parameters(count=int)
 
 
-def inputs(*parts):
-    return os.path.join(os.environ["PODFLOW_INPUTS"], *parts)
+@step
+def start(task):
+    task.items = [{"id": i, "label": f"item-{i}"} for i in range(task.params.count)]
 
 
-def output(name, value):
-    with open(os.path.join(os.environ["PODFLOW_OUTPUTS"], name), "w") as f:
-        json.dump(value, f)
+@step
+def square(task):
+    item = task.input  # this split's element of `items`
+    task.result = {"id": item["id"], "square": item["id"] ** 2}
 
 
-def start():
-    count = int(os.environ["PODFLOW_PARAM_COUNT"])
-    output("items", [{"id": i, "label": f"item-{i}"} for i in range(count)])
-
-
-def square():
-    with open(os.environ["PODFLOW_FOREACH_ITEM"]) as f:
-        item = json.load(f)
-    output("result", {"id": item["id"], "square": item["id"] ** 2})
-
-
-def join():
-    with open(os.environ["PODFLOW_INPUT_TASKS"]) as f:
-        parents = f.read().split()
+@step
+def join(task, inputs):
     seen = {}
-    for parent in parents:
-        with open(inputs(parent, "result")) as f:
-            result = json.load(f)
+    for parent in inputs:
+        result = parent.result
         seen[result["id"]] = seen.get(result["id"], 0) + 1
         assert result["square"] == result["id"] ** 2, result
-    count = int(os.environ["PODFLOW_PARAM_COUNT"])
+    count = task.params.count
     missing = [i for i in range(count) if i not in seen]
     doubled = [i for i, n in seen.items() if n != 1]
     if missing or doubled or len(seen) != count:
-        sys.exit(f"join: missing {missing[:10]}, seen more than once {doubled[:10]}")
+        raise SystemExit(f"join: missing {missing[:10]}, seen more than once {doubled[:10]}")
     print(f"join: all {count} items arrived exactly once")
-    output("total", sum(i * i for i in range(count)))
+    task.total = sum(i * i for i in range(count))
 
 
-def end():
-    with open(inputs("total")) as f:
-        print("The sum of squares is", json.load(f))
+@step
+def end(task):
+    print("The sum of squares is", task.total)
 
 
 if __name__ == "__main__":
-    {"start": start, "square": square, "join": join, "end": end}[sys.argv[1]]()
+    main()

@@ -45,7 +45,8 @@ class Workspace:
         return path
 
     def podflow(self, *args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
-        full_env = dict(os.environ, PYTHONPATH=str(SOURCE), **(env or {}))
+        full_env = dict(os.environ, PYTHONPATH=str(SOURCE))
+        full_env.update(env or {})
         return subprocess.run([PODFLOW, *args], cwd=self.path, capture_output=True, text=True,
                               timeout=300, env=full_env)
 

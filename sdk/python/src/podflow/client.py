@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import formats
 from .artifacts import describe
@@ -28,8 +28,9 @@ _NOT_FLOWS = ("_runs", "_work")         # folders of the root that are not flows
 DatastoreLike = Union[str, Store, None]
 
 
-class NotFound(LookupError):
-    """No such flow, run, step, task or artifact; the message names those that exist."""
+class NotFound(LookupError, AttributeError):
+    """No such flow, run, step, task or artifact; the message names those that exist. An
+    AttributeError too, so hasattr(task.data, "x") and getattr(..., default) work."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
@@ -50,7 +51,7 @@ def _split_key(key: str) -> List[int]:
     return [int(part) if part.isdigit() else -1 for part in key.split(".")[1:]]
 
 
-def _run_order(run_id: str) -> tuple:
+def _run_order(run_id: str) -> Tuple[int, int, str]:
     return (0, -int(run_id), "") if run_id.isdigit() else (1, 0, run_id)
 
 
@@ -374,10 +375,7 @@ class Data:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        try:
-            return self._task[name].data
-        except NotFound as error:
-            raise AttributeError(str(error)) from None
+        return self._task[name].data
 
     def __contains__(self, name: str) -> bool:
         return name in self._task

@@ -17,7 +17,7 @@ import json
 import math
 import pickle
 import sys
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Set, Tuple
 
 FORMATS = ("json", "text", "bytes", "npy", "pickle")
 RECORD_DIR = ".podflow/format"
@@ -64,7 +64,7 @@ def is_plain_json(value: Any) -> bool:
     Exact types on purpose: a tuple, an int subclass or a dict with int keys would come back from
     JSON as something else, so those are pickled instead of silently changing type."""
     stack = [value]
-    seen: set = set()
+    seen: Set[int] = set()
     while stack:
         item = stack.pop()
         kind = type(item)

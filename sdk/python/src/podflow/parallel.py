@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import traceback
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, TypeVar, cast
 
 from .context import current
 
@@ -81,9 +81,10 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], max_parallel: Optiona
             connections.append(receiver)
         open_connections = list(connections)
         while open_connections:
-            for connection in multiprocessing.connection.wait(open_connections):
+            for ready in multiprocessing.connection.wait(open_connections):
+                connection = cast(multiprocessing.connection.Connection, ready)
                 try:
-                    index, ok, value = connection.recv()
+                    index, ok, value = cast(Tuple[int, bool, Any], connection.recv())
                 except EOFError:
                     open_connections.remove(connection)
                     continue

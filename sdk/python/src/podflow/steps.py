@@ -132,7 +132,8 @@ class TaskContext:
                 f"task.input: step {os.environ.get('PODFLOW_STEP', '?')} is not a foreach split "
                 "(no PODFLOW_FOREACH_ITEM); only the step after a `foreach:` step has an item")
         with open(path, "rb") as file:
-            return json.loads(file.read().decode("utf-8"))
+            item: Any = json.loads(file.read().decode("utf-8"))
+        return item
 
     @property
     def index(self) -> int:
@@ -169,7 +170,7 @@ class TaskContext:
         """The format an input artifact is recorded in ('bytes' when it has no record)."""
         if self._inputs is None:
             raise ArtifactNotFound("a join has no inputs of its own; ask inputs[i].format_of(name)")
-        return self._inputs.format_of(name)
+        return str(self._inputs.format_of(name))
 
     def names(self) -> List[str]:
         """The artifacts this task sees: its inputs (not in a join) and what it assigned."""

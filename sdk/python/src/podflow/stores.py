@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Protocol
+from typing import Any, Dict, List, Optional, Protocol
 
 
 class DatastoreError(RuntimeError):
@@ -46,7 +46,7 @@ class LocalStore:
             return []
 
 
-def _credentials_from_dir() -> dict:
+def _credentials_from_dir() -> Dict[str, str]:
     """PODFLOW_S3_CREDENTIALS_DIR (a mounted Secret), as podflow's own S3 client reads it."""
     directory = os.environ.get("PODFLOW_S3_CREDENTIALS_DIR")
     if not directory:
@@ -69,9 +69,9 @@ class S3Store:
 
     def __init__(self, url: str) -> None:
         try:
-            import boto3  # noqa: PLC0415 (optional dependency)
-            import botocore.config  # noqa: PLC0415
-            import botocore.exceptions  # noqa: PLC0415
+            import boto3  # type: ignore[import-untyped]  # optional dependency
+            import botocore.config  # type: ignore[import-untyped]
+            import botocore.exceptions  # type: ignore[import-untyped]
         except ImportError:
             raise DatastoreError(f"reading {url} needs boto3: pip install boto3 (or podflow[s3])") from None
         self._errors: Any = botocore.exceptions
@@ -101,7 +101,8 @@ class S3Store:
     def get(self, key: str) -> Optional[bytes]:
         try:
             answer = self._client.get_object(Bucket=self.bucket, Key=self.prefix + key)
-            return answer["Body"].read()
+            body: bytes = answer["Body"].read()
+            return body
         except self._errors.ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return None
