@@ -41,6 +41,10 @@ long long now_seconds() {
       .count();
 }
 
+bool is_expired_token_code(const std::string& code) {
+  return code == "ExpiredToken" || code == "TokenRefreshRequired" || code == "InvalidToken";
+}
+
 bool looks_like_tls_failure(const std::string& message) {
   const std::string text = lowercase(message);
   return text.find("certificate") != std::string::npos ||
@@ -89,7 +93,8 @@ struct S3Client::Connection {
   http::client::http_client client;
 };
 
-S3Client::S3Client(S3Settings settings, AwsCredentials credentials, std::string bucket)
+S3Client::S3Client(S3Settings settings, std::shared_ptr<RefreshingCredentials> credentials,
+                   std::string bucket)
     : settings_(std::move(settings)),
       credentials_(std::move(credentials)),
       bucket_(std::move(bucket)),
@@ -111,14 +116,16 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
   const std::string payload_hash =
       request.sign_body ? sha256_hex(request.body) : std::string(kUnsignedPayload);
 
-  // One attempt: sign with the current time, send, wait for the whole body.
+  // One attempt: sign with the current time and credentials, send, wait for the whole body.
+  AwsCredentials credentials;
   auto attempt_once = [&]() -> S3Response {
+    credentials = credentials_->current();
     SignedRequest signing{request.method, path, request.query, {}, payload_hash};
     const std::string date = amz_date(now_seconds());
     signing.headers = {
         {"host", target_.host}, {"x-amz-content-sha256", payload_hash}, {"x-amz-date", date}};
-    if (!credentials_.keys.session_token.empty()) {
-      signing.headers.emplace_back("x-amz-security-token", credentials_.keys.session_token);
+    if (!credentials.keys.session_token.empty()) {
+      signing.headers.emplace_back("x-amz-security-token", credentials.keys.session_token);
     }
     for (const auto& [name, value] : request.headers) {
       if (lowercase(name).starts_with("x-amz-")) signing.headers.emplace_back(name, value);
@@ -133,7 +140,7 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
       if (!lowercase(name).starts_with("x-amz-")) headers.add(name, value);
     }
     headers.add("Authorization",
-                authorization_header(signing, date, settings_.region, "s3", credentials_.keys));
+                authorization_header(signing, date, settings_.region, "s3", credentials.keys));
     if (request.method == "PUT" || request.method == "POST") {
       auto* data = reinterpret_cast<const std::uint8_t*>(request.body.data());
       message.set_body(concurrency::streams::rawptr_stream<std::uint8_t>::open_istream(
@@ -172,9 +179,16 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
   const RetryBackoff backoff;
   const auto started = Clock::now();
   std::string problem;
+  bool refreshed_after_rejection = false;
   for (int attempt = 1;; ++attempt) {
     try {
       S3Response response = attempt_once();
+      if (!refreshed_after_rejection && (response.status == 400 || response.status == 403) &&
+          is_expired_token_code(response.error_code()) &&
+          credentials_->refresh_after_rejection(credentials)) {
+        refreshed_after_rejection = true;
+        continue;
+      }
       // No caller expects a redirect (304 answers only conditional reads, which callers handle).
       if (response.status >= 300 && response.status < 400 && response.status != 304) {
         fail(what, response);
@@ -213,6 +227,7 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
 }
 
 void S3Client::fail(const std::string& what, const S3Response& response) const {
+  const AwsCredentials credentials = credentials_->last();
   const std::string code = response.error_code();
   const S3ErrorDocument document = parse_s3_error(response.body);
   std::string message = what + ": HTTP " + std::to_string(response.status);
@@ -225,15 +240,15 @@ void S3Client::fail(const std::string& what, const S3Response& response) const {
   if (code == "NoSuchBucket") {
     message += "; bucket " + bucket_ + " does not exist at " + endpoint +
                ": create it with `aws s3 mb s3://" + bucket_ + "` or fix the datastore URL";
+  } else if (is_expired_token_code(code)) {
+    message += "; the session token (from " + credentials.source +
+               ") is invalid or expired, and fetching new credentials did not help: check that "
+               "source and this machine's clock";
   } else if (code == "InvalidAccessKeyId" || code == "SignatureDoesNotMatch" ||
              code == "AccessDenied" || code == "InvalidSecurity" ||
              (response.status == 403 && code.empty())) {
-    message += "; check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (key id " +
-               credentials_.keys.access_key_id + " from " + credentials_.source +
-               ") and that they may use bucket " + bucket_ + " at " + endpoint;
-  } else if (code == "InvalidToken" || code == "ExpiredToken" || code == "TokenRefreshRequired") {
-    message += "; the session token (AWS_SESSION_TOKEN, from " + credentials_.source +
-               ") is invalid or expired: refresh the credentials";
+    message += "; check the credentials (key id " + credentials.keys.access_key_id + " from " +
+               credentials.source + ") and that they may use bucket " + bucket_ + " at " + endpoint;
   } else if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
              code == "IllegalLocationConstraintException" || response.status == 301) {
     const std::string region = response.header("x-amz-bucket-region");

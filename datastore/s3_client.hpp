@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "datastore/aws_credentials.hpp"
+#include "datastore/refreshing_credentials.hpp"
 #include "datastore/s3_config.hpp"
 
 namespace podflow::datastore {
@@ -54,7 +55,11 @@ struct S3Response {
 
 class S3Client {
  public:
-  S3Client(S3Settings settings, AwsCredentials credentials, std::string bucket);
+  S3Client(S3Settings settings, std::shared_ptr<RefreshingCredentials> credentials,
+           std::string bucket);
+  S3Client(S3Settings settings, AwsCredentials credentials, std::string bucket)
+      : S3Client(std::move(settings), RefreshingCredentials::fixed(std::move(credentials)),
+                 std::move(bucket)) {}
   ~S3Client();
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
@@ -64,7 +69,9 @@ class S3Client {
   // signed request to another host, and throws StoreError naming the Location and the fix.
   // Connection errors, 5xx and throttling are retried with backoff until settings().retry_seconds
   // are spent; then StoreError says what failed and for how long. `what` names the operation for
-  // messages: "GET s3://bucket/key".
+  // messages: "GET s3://bucket/key". Temporary credentials are refreshed before they expire;
+  // an answer saying the session token expired anyway (a clock off, a revoked session) makes
+  // the client fetch new credentials and send the request once more.
   S3Response send(const S3Request& request, const std::string& what) const;
 
   // Throws StoreError describing an unexpected answer: the operation, HTTP status, S3 error code
@@ -79,7 +86,7 @@ class S3Client {
  private:
   struct Connection;
   S3Settings settings_;
-  AwsCredentials credentials_;
+  std::shared_ptr<RefreshingCredentials> credentials_;
   std::string bucket_;
   S3Target target_;
   std::unique_ptr<Connection> connection_;

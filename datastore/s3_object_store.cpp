@@ -89,6 +89,11 @@ std::optional<std::uint64_t> total_of_content_range(const std::string& header) {
 
 S3ObjectStore::S3ObjectStore(const std::string& url, S3Settings settings,
                              AwsCredentials credentials)
+    : S3ObjectStore(url, std::move(settings),
+                    RefreshingCredentials::fixed(std::move(credentials))) {}
+
+S3ObjectStore::S3ObjectStore(const std::string& url, S3Settings settings,
+                             std::shared_ptr<RefreshingCredentials> credentials)
     : location_(parse_s3_url(url)),
       client_(std::move(settings), std::move(credentials), location_.bucket),
       buffers_(std::make_unique<BufferPool>(client_.settings().concurrency,
@@ -100,7 +105,7 @@ std::unique_ptr<S3ObjectStore> S3ObjectStore::open(const std::string& url) {
   const auto environment = process_environment();
   (void)parse_s3_url(url);  // a bad URL is reported before missing credentials
   return std::make_unique<S3ObjectStore>(url, s3_settings_from_environment(environment),
-                                         resolve_aws_credentials(environment));
+                                         RefreshingCredentials::from_chain(environment));
 }
 
 std::string S3ObjectStore::url() const {

@@ -26,8 +26,10 @@ class S3ObjectStore : public ObjectStore {
  public:
   // `url` is "s3://bucket/prefix". Throws StoreError for a malformed URL or settings.
   S3ObjectStore(const std::string& url, S3Settings settings, AwsCredentials credentials);
-  // Settings and credentials from the environment (s3_settings_from_environment,
-  // resolve_aws_credentials).
+  S3ObjectStore(const std::string& url, S3Settings settings,
+                std::shared_ptr<RefreshingCredentials> credentials);
+  // Settings and credentials from the environment (s3_settings_from_environment, the
+  // credential chain of credential_chain.hpp, refreshed as refreshing_credentials.hpp says).
   static std::unique_ptr<S3ObjectStore> open(const std::string& url);
   ~S3ObjectStore() override;
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "datastore/artifact_transfers.hpp"
+#include "datastore/credential_chain.hpp"
 #include "datastore/datastore.hpp"
 #include "datastore/parallel_for.hpp"
 #include "datastore/s3_object_store.hpp"

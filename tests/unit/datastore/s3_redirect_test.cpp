@@ -101,7 +101,8 @@ podflow::datastore::S3Client client_for(const LoopbackServer& endpoint) {
   settings.addressing = podflow::datastore::S3Addressing::path;
   settings.retry_seconds = 1;
   settings.request_timeout = 5;
-  podflow::datastore::AwsCredentials credentials{{"AKIDTEST", "secret-key", ""}, "the test"};
+  podflow::datastore::AwsCredentials credentials{
+      {"AKIDTEST", "secret-key", ""}, "the test", std::nullopt};
   return podflow::datastore::S3Client(settings, credentials, "bucket");
 }
 
