@@ -194,3 +194,13 @@ call the authorizer, but it can name the one name its expression checked. */}}
     {{ .placementRole }}, or remove nodeSelector and tolerations from the flow'
 {{- end }}
 {{- end -}}
+
+{{- /* The operator's IRSA role: s3.credentials.keyless.operatorRoleArn, else .roleArn. */}}
+{{- define "podflow.operatorRoleArn" -}}
+{{- $keyless := .Values.s3.credentials.keyless | default dict -}}
+{{- default $keyless.roleArn $keyless.operatorRoleArn -}}
+{{- end -}}
+
+{{- define "podflow.taskServiceAccountName" -}}
+{{- default (printf "%s-task" (include "podflow.fullname" .)) .Values.s3.credentials.keyless.taskServiceAccount.name -}}
+{{- end -}}
