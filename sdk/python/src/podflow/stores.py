@@ -88,7 +88,8 @@ class S3Store:
             addressing = "path" if endpoint or "." in self.bucket else "virtual"
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
         self.endpoint = endpoint or "AWS S3"
-        self._client = boto3.client(
+        # a session of its own: boto3's default one keeps the first credentials it found
+        self._client = boto3.session.Session().client(
             "s3", endpoint_url=endpoint, region_name=region or None,
             config=botocore.config.Config(s3={"addressing_style": addressing},
                                           retries={"max_attempts": 5, "mode": "standard"}),
