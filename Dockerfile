@@ -16,7 +16,7 @@ ARG DEBIAN_SLIM=debian:bookworm-slim
 FROM ${DEBIAN} AS build
 # the toolchain and -dev packages, exactly as developers get them
 COPY scripts/install-deps /usr/local/sbin/podflow-install-deps
-RUN /usr/local/sbin/podflow-install-deps && rm -rf /var/lib/apt/lists/*
+RUN /usr/local/sbin/podflow-install-deps --build && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 ARG BUILD_JOBS=2

@@ -14,6 +14,8 @@ ETCD_BIN=$TOOLS_CACHE/etcd-$ETCD_VERSION/bin
 KWOK_BIN=$TOOLS_CACHE/kwok-$KWOK_VERSION/bin
 HELM_BIN=$TOOLS_CACHE/helm-$HELM_VERSION/bin
 MINIO_BIN=$TOOLS_CACHE/minio-$MINIO_VERSION/bin
+CONTAINERD_BIN=$TOOLS_CACHE/containerd-$CONTAINERD_VERSION/bin
+REGISTRY_BIN=$TOOLS_CACHE/registry-$REGISTRY_VERSION/bin
 
 # the process node is keyed by a hash of its sources (it changes with the repo)
 processnode_key() {
@@ -25,7 +27,7 @@ VENV_DIR=$PODFLOW_CACHE_DIR/venv-$(sha256sum "$CLUSTER_SRC/requirements.txt" | c
 
 # every directory with a tool the env file puts on PATH
 tool_path() {
-	echo "$K8S_BIN:$ETCD_BIN:$KWOK_BIN:$HELM_BIN:$MINIO_BIN:$PROCESSNODE_BIN:$VENV_DIR/bin"
+	echo "$K8S_BIN:$ETCD_BIN:$KWOK_BIN:$HELM_BIN:$MINIO_BIN:$CONTAINERD_BIN:$REGISTRY_BIN:$PROCESSNODE_BIN:$VENV_DIR/bin"
 }
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
