@@ -17,6 +17,9 @@
 //   (sha256,
 //                                              dedup); prints "sha256 size path" lines
 //   podflow-s3-bench fetch DATASTORE FLOW DIR LIST   the blobs of such a list into DIR, verified
+//   podflow-s3-bench soak URL SECONDS          write and read back one small object every 0.2 s
+//                                              for SECONDS, in one process (credential refresh
+//                                              tests); prints the number of round trips
 //
 // URL is s3://bucket/prefix. With --stats first, prints "seconds=... peak_rss_mib=..." to stderr.
 #include <sys/resource.h>
@@ -29,6 +32,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "datastore/artifact_transfers.hpp"
@@ -47,7 +51,7 @@ constexpr std::size_t kThreads = podflow::datastore::kArtifactTransferThreads;
 
 int usage() {
   std::cerr << "usage: podflow-s3-bench [--stats] put|get|cat|write|create|range|head|ls|rm|"
-               "put-dir|get-dir|store|fetch ARGS... (see bench/s3_bench.cpp)\n";
+               "put-dir|get-dir|store|fetch|soak ARGS... (see bench/s3_bench.cpp)\n";
   return 2;
 }
 
@@ -133,6 +137,18 @@ int run(const std::vector<std::string>& args) {
   } else if (command == "rm") {
     need(2);
     if (!store->remove(args[2])) return kMissing;
+  } else if (command == "soak") {
+    need(2);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(std::stod(args[2]));
+    int rounds = 0;
+    while (std::chrono::steady_clock::now() < until) {
+      const std::string text = "round " + std::to_string(++rounds);
+      store->put_bytes("soak", text);
+      if (store->get_bytes("soak") != text) throw std::runtime_error("soak: read back differs");
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::cout << rounds << "\n";
   } else if (command == "put-dir") {
     need(3);
     const auto files = files_under(args[3]);
