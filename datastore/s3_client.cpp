@@ -1,12 +1,9 @@
 #include "datastore/s3_client.hpp"
 
-#include <cpprest/containerstream.h>
-#include <cpprest/http_client.h>
-#include <cpprest/rawptrstream.h>
-
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -20,7 +17,6 @@
 namespace podflow::datastore {
 namespace {
 
-namespace http = web::http;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kErrorBodyLimit = 64 * 1024;
@@ -66,32 +62,19 @@ std::string S3Response::error_code() const {
   return header("x-minio-error-code");
 }
 
-struct S3Client::Connection {
-  explicit Connection(const S3Settings& settings, const S3Target& target)
-      : client(web::uri(target.base_url), make_config(settings)) {}
+namespace {
 
-  static http::client::http_client_config make_config(const S3Settings& settings) {
-    http::client::http_client_config config;
-    config.set_timeout(
-        std::chrono::milliseconds(static_cast<long long>(settings.request_timeout * 1000)));
-    config.set_chunksize(1 << 20);  // fewer, larger socket writes and reads
-    config.set_validate_certificates(true);
-    // A followed redirect would resend the request, with its SigV4 Authorization header, to
-    // whatever host the Location names; S3 never needs one followed (send() reports them).
-    config.set_max_redirects(0);
-    if (!settings.ca_bundle.empty()) {
-      if (!std::ifstream(settings.ca_bundle)) {
-        throw StoreError("cannot read the CA bundle AWS_CA_BUNDLE=" + settings.ca_bundle);
-      }
-      const std::string bundle = settings.ca_bundle;
-      config.set_ssl_context_callback(
-          [bundle](boost::asio::ssl::context& context) { context.load_verify_file(bundle); });
-    }
-    return config;
+HttpEndpoint http_endpoint(const S3Settings& settings) {
+  if (!settings.ca_bundle.empty() && !std::ifstream(settings.ca_bundle)) {
+    throw StoreError("cannot read the CA bundle AWS_CA_BUNDLE=" + settings.ca_bundle);
   }
+  const bool tls = settings.endpoint.scheme == "https";
+  return {tls, settings.endpoint.host,
+          settings.endpoint.port != 0 ? settings.endpoint.port : (tls ? 443 : 80),
+          settings.ca_bundle, settings.request_timeout};
+}
 
-  http::client::http_client client;
-};
+}  // namespace
 
 S3Client::S3Client(S3Settings settings, std::shared_ptr<RefreshingCredentials> credentials,
                    std::string bucket)
@@ -99,7 +82,7 @@ S3Client::S3Client(S3Settings settings, std::shared_ptr<RefreshingCredentials> c
       credentials_(std::move(credentials)),
       bucket_(std::move(bucket)),
       target_(s3_target(settings_, bucket_)),
-      connection_(std::make_unique<Connection>(settings_, target_)) {}
+      connections_(std::make_unique<HttpConnectionPool>(http_endpoint(settings_))) {}
 
 S3Client::~S3Client() = default;
 
@@ -113,8 +96,9 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
   if (path.empty()) path = "/";
   const std::string query = canonical_query_string(request.query);
   const std::string relative = path + (query.empty() ? "" : "?" + query);
-  const std::string payload_hash =
-      request.sign_body ? sha256_hex(request.body) : std::string(kUnsignedPayload);
+  const std::string payload_hash = !request.sign_body             ? std::string(kUnsignedPayload)
+                                   : !request.body_sha256.empty() ? request.body_sha256
+                                                                  : sha256_hex(request.body);
 
   // One attempt: sign with the current time and credentials, send, wait for the whole body.
   AwsCredentials credentials;
@@ -130,49 +114,57 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
     for (const auto& [name, value] : request.headers) {
       if (lowercase(name).starts_with("x-amz-")) signing.headers.emplace_back(name, value);
     }
-    http::http_request message(request.method);
-    message.set_request_uri(web::uri(relative));
-    auto& headers = message.headers();
-    for (const auto& [name, value] : signing.headers) {
-      if (name != "host") headers.add(name, value);
-    }
+    std::vector<std::pair<std::string, std::string>> headers;
+    headers.reserve(signing.headers.size() + request.headers.size() + 2);
+    for (const auto& [name, value] : signing.headers) headers.emplace_back(name, value);
     for (const auto& [name, value] : request.headers) {
-      if (!lowercase(name).starts_with("x-amz-")) headers.add(name, value);
+      if (!lowercase(name).starts_with("x-amz-")) headers.emplace_back(name, value);
     }
-    headers.add("Authorization",
-                authorization_header(signing, date, settings_.region, "s3", credentials.keys));
+    headers.emplace_back("Authorization", authorization_header(signing, date, settings_.region,
+                                                               "s3", credentials.keys));
     if (request.method == "PUT" || request.method == "POST") {
-      auto* data = reinterpret_cast<const std::uint8_t*>(request.body.data());
-      message.set_body(concurrency::streams::rawptr_stream<std::uint8_t>::open_istream(
-                           data, request.body.size()),
-                       static_cast<utility::size64_t>(request.body.size()),
-                       "application/octet-stream");
+      headers.emplace_back("Content-Type", "application/octet-stream");
     }
-    concurrency::streams::container_buffer<std::vector<std::uint8_t>> memory;
-    std::optional<concurrency::streams::rawptr_buffer<std::uint8_t>> fixed;
-    if (request.response_buffer != nullptr) {
-      fixed.emplace(reinterpret_cast<std::uint8_t*>(request.response_buffer),
-                    request.response_capacity, std::ios::out);
-      message.set_response_stream(concurrency::streams::ostream(*fixed));
+    HttpBody body;
+    if (request.body_file >= 0) {
+      body.file = request.body_file;
+      body.file_offset = request.body_file_offset;
+      body.file_length = request.body_file_length;
     } else {
-      message.set_response_stream(memory.create_ostream());
+      body.bytes = request.body;
     }
 
-    http::http_response answer = connection_->client.request(message).get();
-    answer.content_ready().get();
     S3Response response;
-    response.status = answer.status_code();
-    for (const auto& [name, value] : answer.headers()) response.headers[lowercase(name)] = value;
-    if (fixed) {
-      response.buffer_bytes = static_cast<std::size_t>(fixed->getpos(std::ios::out));
-      if (response.status >= 300) {
-        response.body.assign(request.response_buffer,
-                             std::min(response.buffer_bytes, kErrorBodyLimit));
+    // Where the body goes: an error's (capped) into S3Response::body for its message; a
+    // success's to the request's sink or buffer, else into S3Response::body.
+    const auto sink_for = [&](const HttpResponseHead& head) -> BodySink {
+      response.status = head.status;
+      response.headers = head.headers;
+      if (head.status >= 300 || (!request.response_sink && request.response_buffer == nullptr)) {
+        const bool capped = head.status >= 300;
+        return [&response, capped](const char* data, std::size_t size, std::uint64_t) {
+          const std::size_t room =
+              capped ? kErrorBodyLimit - std::min(kErrorBodyLimit, response.body.size()) : size;
+          response.body.append(data, std::min(size, room));
+        };
       }
-    } else {
-      const auto& bytes = memory.collection();
-      response.body.assign(bytes.begin(), bytes.end());
-    }
+      if (request.response_sink) {
+        return [&response, &request](const char* data, std::size_t size, std::uint64_t offset) {
+          request.response_sink(data, size, offset);
+          response.buffer_bytes = std::max<std::size_t>(response.buffer_bytes, offset + size);
+        };
+      }
+      return [&response, &request](const char* data, std::size_t size, std::uint64_t offset) {
+        // More than asked for (a server ignoring the range) is counted, not stored: the caller
+        // compares buffer_bytes with what it expected.
+        if (offset < request.response_capacity) {
+          std::memcpy(request.response_buffer + offset, data,
+                      std::min<std::uint64_t>(size, request.response_capacity - offset));
+        }
+        response.buffer_bytes = std::max<std::size_t>(response.buffer_bytes, offset + size);
+      };
+    };
+    connections_->exchange(request.method, relative, headers, body, sink_for);
     return response;
   };
 
@@ -198,9 +190,6 @@ S3Response S3Client::send(const S3Request& request, const std::string& what) con
       problem = "HTTP " + std::to_string(response.status) + (code.empty() ? "" : " " + code);
     } catch (const StoreError&) {
       throw;
-    } catch (const web::uri_exception& error) {
-      throw StoreError(what + ": invalid request URL " + target_.base_url + relative + ": " +
-                       error.what());
     } catch (const std::exception& error) {
       problem = error.what();
       if (settings_.endpoint.scheme == "https" && looks_like_tls_failure(problem)) {

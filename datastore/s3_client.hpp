@@ -1,6 +1,6 @@
 // One S3 bucket over HTTP(S): signed requests (SigV4), retries with backoff, and error messages a
-// person can act on. cpprestsdk does the HTTP; it stays out of this header. Thread-safe: many
-// threads may send at once (connections are pooled and kept alive).
+// person can act on. http_connection.hpp does the HTTP. Thread-safe: many threads may send at
+// once (connections are pooled and kept alive; each request uses one from its thread).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "datastore/aws_credentials.hpp"
+#include "datastore/http_connection.hpp"
 #include "datastore/refreshing_credentials.hpp"
 #include "datastore/s3_config.hpp"
 
@@ -32,13 +33,23 @@ struct S3Request {
   std::vector<std::pair<std::string, std::string>> headers;  // extra: Range, If-None-Match, ...
   // Sent as is, again on every retry; it must outlive the call.
   std::string_view body;
+  // Or: the body is `body_file_length` bytes of this open file from `body_file_offset`, read as it
+  // is sent (again on a retry), never held in memory.
+  int body_file = -1;
+  std::uint64_t body_file_offset = 0;
+  std::uint64_t body_file_length = 0;
   // false: the body is sent as UNSIGNED-PAYLOAD (no SHA-256 pass over it; used for multipart
   // parts, whose integrity the blob's content address covers).
   bool sign_body = true;
+  // The body's SHA-256 (hex) when the caller has it (a file body that is signed); else computed.
+  std::string body_sha256;
   // When set, the response body is written here (at most `response_capacity` bytes) instead of
   // into S3Response::body: a ranged read lands in its final buffer without a copy.
   char* response_buffer = nullptr;
   std::size_t response_capacity = 0;
+  // Or: a successful answer's body is handed to this in pieces as it arrives (a range written
+  // straight into a file). Called again from offset 0 when the request is retried.
+  BodySink response_sink;
   // When positive, replaces settings().retry_seconds for this request (an abort after a failure
   // should not wait as long as the upload did).
   double retry_seconds = 0;
@@ -47,7 +58,7 @@ struct S3Request {
 struct S3Response {
   int status = 0;
   std::string body;              // the body, unless it went to S3Request::response_buffer
-  std::size_t buffer_bytes = 0;  // bytes written to S3Request::response_buffer
+  std::size_t buffer_bytes = 0;  // body bytes handed to response_buffer or response_sink
   std::map<std::string, std::string> headers;  // lowercase names
   std::string header(const std::string& lowercase_name) const;
   std::string error_code() const;  // from the XML body, or MinIO's x-minio-error-code header
@@ -84,12 +95,11 @@ class S3Client {
   std::string url_of(const std::string& key) const;
 
  private:
-  struct Connection;
   S3Settings settings_;
   std::shared_ptr<RefreshingCredentials> credentials_;
   std::string bucket_;
   S3Target target_;
-  std::unique_ptr<Connection> connection_;
+  std::unique_ptr<HttpConnectionPool> connections_;
 };
 
 }  // namespace podflow::datastore

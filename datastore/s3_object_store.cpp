@@ -10,6 +10,7 @@
 
 #include "datastore/parallel_for.hpp"
 #include "datastore/s3_xml.hpp"
+#include "datastore/sha256.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/temporary_file.hpp"
 
@@ -85,6 +86,19 @@ std::optional<std::uint64_t> total_of_content_range(const std::string& header) {
   return total;
 }
 
+// SHA-256 of the first `size` bytes of an open file, read in pieces.
+std::string sha256_of_range(int fd, std::uint64_t size, const std::filesystem::path& path) {
+  Sha256 digest;
+  std::string buffer(std::min<std::uint64_t>(size, 1ull << 20), '\0');
+  for (std::uint64_t done = 0; done < size;) {
+    const std::uint64_t length = std::min<std::uint64_t>(buffer.size(), size - done);
+    read_fully_at(fd, buffer.data(), length, done, path);
+    digest.update(std::string_view(buffer.data(), length));
+    done += length;
+  }
+  return digest.hex_digest();
+}
+
 }  // namespace
 
 S3ObjectStore::S3ObjectStore(const std::string& url, S3Settings settings,
@@ -96,8 +110,7 @@ S3ObjectStore::S3ObjectStore(const std::string& url, S3Settings settings,
                              std::shared_ptr<RefreshingCredentials> credentials)
     : location_(parse_s3_url(url)),
       client_(std::move(settings), std::move(credentials), location_.bucket),
-      buffers_(std::make_unique<BufferPool>(client_.settings().concurrency,
-                                            client_.settings().part_size)) {}
+      slots_(std::make_unique<TransferSlots>(client_.settings().concurrency)) {}
 
 S3ObjectStore::~S3ObjectStore() = default;
 
@@ -147,11 +160,17 @@ void S3ObjectStore::put_file(const std::string& key, const std::filesystem::path
     read_fully_at(file.get(), bytes.data(), size, 0, path);
     put_object(object, bytes, what);
   } else if (size <= settings().part_size) {
-    const auto buffer = buffers_->take();
-    read_fully_at(file.get(), buffer.data(), size, 0, path);
-    put_object(object, std::string_view(buffer.data(), size), what);
+    // Streamed from the file and signed: a first pass hashes it (the signature covers the
+    // body), the second sends it.
+    const auto slot = slots_->take();
+    S3Request request{"PUT", object};
+    request.body_file = file.get();
+    request.body_file_length = size;
+    request.body_sha256 = sha256_of_range(file.get(), size, path);
+    const S3Response response = client_.send(request, what);
+    if (response.status != 200) client_.fail(what, response);
   } else {
-    multipart_upload(object, file.get(), size, path, what);
+    multipart_upload(object, file.get(), size, what);
   }
 }
 
@@ -160,7 +179,7 @@ void S3ObjectStore::put_file_consuming(const std::string& key, const std::filesy
 }
 
 void S3ObjectStore::multipart_upload(const std::string& object, int descriptor, std::uint64_t size,
-                                     const std::filesystem::path& source, const std::string& what) {
+                                     const std::string& what) {
   // A part size that keeps the upload within S3's 10,000 parts.
   const std::uint64_t part_size =
       std::max(settings().part_size, (size + kMaxParts - 1) / kMaxParts);
@@ -175,20 +194,14 @@ void S3ObjectStore::multipart_upload(const std::string& object, int descriptor, 
 
   try {
     std::vector<std::string> etags(parts);
-    // Only a file beyond 10,000 x part_size needs larger buffers than the pool's.
-    std::unique_ptr<BufferPool> own_buffers;
-    if (part_size > buffers_->buffer_size()) {
-      own_buffers = std::make_unique<BufferPool>(settings().concurrency, part_size);
-    }
-    BufferPool& pool = own_buffers ? *own_buffers : *buffers_;
     parallel_for(parts, settings().concurrency, [&](std::size_t, std::size_t index) {
       const std::uint64_t offset = index * part_size;
       const std::uint64_t length = std::min(part_size, size - offset);
-      const auto lease = pool.take();
-      char* buffer = lease.data();
-      read_fully_at(descriptor, buffer, length, offset, source);
+      const auto slot = slots_->take();
       S3Request part{"PUT", object, {{"partNumber", std::to_string(index + 1)}, {"uploadId", id}}};
-      part.body = std::string_view(buffer, length);
+      part.body_file = descriptor;  // streamed from the file: no part is held in memory
+      part.body_file_offset = offset;
+      part.body_file_length = length;
       part.sign_body = false;
       const std::string part_what =
           what + " (part " + std::to_string(index + 1) + " of " + std::to_string(parts) + ")";
@@ -288,17 +301,23 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
   if (total <= kSmallTransfer) return true;
 
   const std::string etag = response.header("etag");
-  const std::uint64_t part_size = buffers_->buffer_size();
+  const std::uint64_t part_size = settings().part_size;
   const std::uint64_t rest = total - kSmallTransfer;
   const std::uint64_t ranges = (rest + part_size - 1) / part_size;
   parallel_for(ranges, settings().concurrency, [&](std::size_t, std::size_t index) {
     const std::uint64_t offset = kSmallTransfer + index * part_size;
     const std::uint64_t length = std::min(part_size, total - offset);
-    const auto lease = buffers_->take();
+    const auto slot = slots_->take();
     S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
     if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
-    range.response_buffer = lease.data();
-    range.response_capacity = length;
+    // Straight from the socket into the file, in the connection's 256 KiB pieces.
+    range.response_sink = [&](const char* data, std::size_t size, std::uint64_t at) {
+      if (at + size > length) {
+        throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
+                         std::to_string(offset + length - 1) + " is longer than the range");
+      }
+      write_fully_at(descriptor, data, size, offset + at);
+    };
     const S3Response answer = client_.send(range, what);
     if (answer.status == 412 || answer.status == 404) {
       throw ObjectChanged(what + ": the object changed while it was being downloaded");
@@ -309,7 +328,6 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
                        std::to_string(offset) + ", expected " + std::to_string(length) +
                        "; the download was cut short");
     }
-    write_fully_at(descriptor, lease.data(), length, offset);
   });
   return true;
 }

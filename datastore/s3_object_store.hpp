@@ -1,24 +1,26 @@
 // An ObjectStore in an S3 bucket (AWS S3 or any S3-compatible server: MinIO, Ceph, R2, ...):
 // the key "a/b" is the object "<prefix>/a/b" of the bucket of "s3://bucket/prefix".
 //
-// Files up to settings.part_size are one PUT; larger ones are multipart uploads whose parts go up
-// `concurrency` at a time. Downloads fetch a first 1 MiB range (a small object: one request),
-// then the rest in part-size ranges in parallel, pwritten at their offsets; the later ranges
-// carry If-Match with the first one's ETag, so an object replaced mid-download is never stitched
-// together from two versions. Parts and ranges pass through a pool of `concurrency` buffers of
-// part_size shared by every transfer of the store, so a process's transfer memory is at most
-// concurrency x part_size (4 x 8 MiB = 32 MiB by default) plus 1 MiB per small transfer in
-// flight, whatever the sizes and number of objects. An upload that fails is aborted.
+// Files up to 1 MiB are one PUT from memory; up to settings.part_size one PUT streamed from the
+// file (hashed first: the signature covers the body); larger ones multipart uploads whose parts
+// are streamed from the file, `concurrency` at a time. Downloads fetch a first 1 MiB range (a
+// small object: one request, into memory), then the rest in part-size ranges in parallel, each
+// written from the socket straight into the file at its offset; the later ranges carry If-Match
+// with the first one's ETag, so an object replaced mid-download is never stitched together from
+// two versions. At most `concurrency` parts or ranges are in flight per store, whatever the sizes
+// and number of objects (transfer_slots.hpp), each through its connection's 256 KiB buffer: a
+// process's transfer memory stays a few MiB plus 1 MiB per small transfer in flight. An upload
+// that fails is aborted.
 // S3 PUTs and CompleteMultipartUpload are atomic, as the interface wants; put_bytes_if_absent is a
 // conditional PUT (If-None-Match: *). Every method is safe to call from many threads.
 #pragma once
 
 #include <memory>
 
-#include "datastore/buffer_pool.hpp"
 #include "datastore/object_store.hpp"
 #include "datastore/s3_client.hpp"
 #include "datastore/s3_config.hpp"
+#include "datastore/transfer_slots.hpp"
 
 namespace podflow::datastore {
 
@@ -56,14 +58,14 @@ class S3ObjectStore : public ObjectStore {
   std::string object_key(const std::string& key) const;  // checks the key, adds the prefix
   void put_object(const std::string& object, std::string_view bytes, const std::string& what);
   void multipart_upload(const std::string& object, int descriptor, std::uint64_t size,
-                        const std::filesystem::path& source, const std::string& what);
+                        const std::string& what);
   // Downloads into the open file; false when there is no object. Throws on an object replaced
   // mid-download (412 on a later range).
   bool download(const std::string& object, int descriptor, const std::string& what);
 
   S3Location location_;
   S3Client client_;
-  std::unique_ptr<BufferPool> buffers_;  // concurrency x part_size: all large transfers share it
+  std::unique_ptr<TransferSlots> slots_;  // `concurrency` parts or ranges in flight, all transfers
 };
 
 }  // namespace podflow::datastore

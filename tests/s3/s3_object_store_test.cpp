@@ -305,7 +305,9 @@ TEST_CASE("s3 wrong credentials say which keys to check") {
   wrong.keys.secret_access_key = "not-the-secret";
   S3ObjectStore store(unique_url("wrong-credentials"), settings, wrong);
   CHECK_THROWS_WITH_AS(store.put_bytes("x", "y"),
-                       contains_text("check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"), StoreError);
+                       contains_text("check the credentials (key id podflowtest from environment "
+                                     "variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"),
+                       StoreError);
   CHECK_THROWS_WITH_AS(store.get_bytes("x"), contains_text("HTTP 403 SignatureDoesNotMatch"),
                        StoreError);
   CHECK_THROWS_WITH_AS(store.head("x"), contains_text("HTTP 403"), StoreError);

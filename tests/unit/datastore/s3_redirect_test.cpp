@@ -136,7 +136,7 @@ TEST_CASE("s3 client: a redirect to another host is not followed; the error name
                        "credentials): set PODFLOW_S3_ENDPOINT to the endpoint that serves bucket "
                        "bucket (and AWS_REGION to its region)");
   REQUIRE(endpoint.requests().size() == 1);
-  CHECK(endpoint.requests()[0].find("\nAuthorization:AWS4-HMAC-SHA256 Credential=AKIDTEST/") !=
+  CHECK(endpoint.requests()[0].find("\nAuthorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/") !=
         std::string::npos);
   CHECK(other.requests().empty());  // neither the request nor its Authorization header went there
 }
