@@ -219,13 +219,15 @@ void Datastore::fetch_artifact_to(const std::string& flow, const BlobRef& blob,
                        "; the store is corrupt");
     }
   };
-  auto check_digest = [&](const std::filesystem::path& copy) {
-    const FileDigest digest = sha256_file(copy);
+  auto check_file_digest = [&](const FileDigest& digest) {
     if (digest.sha256 != blob.sha256) {
       throw StoreError(what + ": blob " + key + " in " + url() + " has sha256 " + digest.sha256 +
                        ", expected " + blob.sha256 + "; the store is corrupt");
     }
     check_size(digest.size);
+  };
+  auto check_digest = [&](const std::filesystem::path& copy) {
+    check_file_digest(sha256_file(copy));
   };
 
   if (const auto local = objects_->local_path(key)) {
@@ -260,10 +262,9 @@ void Datastore::fetch_artifact_to(const std::string& flow, const BlobRef& blob,
 
   const auto download = unique_temporary_path(directory);
   try {
-    if (!objects_->get_to_file(key, download)) {
-      throw StoreError(what + ": blob " + key + " is missing from " + url());
-    }
-    check_digest(download);
+    const auto digest = objects_->get_to_file_hashed(key, download);
+    if (!digest) throw StoreError(what + ": blob " + key + " is missing from " + url());
+    check_file_digest(*digest);
     if (::chmod(download.c_str(), 0444) != 0 || ::rename(download.c_str(), destination.c_str())) {
       throw_system_error("cannot write " + destination.string(), errno);
     }

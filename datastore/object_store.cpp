@@ -7,6 +7,12 @@
 
 namespace podflow::datastore {
 
+std::optional<FileDigest> ObjectStore::get_to_file_hashed(const std::string& key,
+                                                          const std::filesystem::path& path) {
+  if (!get_to_file(key, path)) return std::nullopt;
+  return sha256_file(path);
+}
+
 void check_key(const std::string& key) {
   if (key.empty()) throw StoreError("invalid object key: it is empty");
   if (key.front() == '/' || key.back() == '/') {

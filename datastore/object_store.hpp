@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "datastore/sha256.hpp"
+
 namespace podflow::datastore {
 
 struct ObjectInfo {
@@ -55,6 +57,12 @@ class ObjectStore {
   // Returns false, writing nothing, when there is no object under `key`. The file appears
   // complete or not at all.
   virtual bool get_to_file(const std::string& key, const std::filesystem::path& path) = 0;
+
+  // get_to_file, and the SHA-256 and size of the bytes written (read back from the file);
+  // nullopt when there is no object. A store that can hash while it downloads overrides it (S3:
+  // the hash follows the ranges as they land, so checking a download costs no time after it).
+  virtual std::optional<FileDigest> get_to_file_hashed(const std::string& key,
+                                                       const std::filesystem::path& path);
 
   // Bytes [offset, offset + length) of the object, fewer when the object ends before. Throws
   // StoreError when there is no object under `key`.

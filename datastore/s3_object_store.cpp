@@ -7,6 +7,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "datastore/parallel_for.hpp"
 #include "datastore/s3_xml.hpp"
@@ -270,12 +274,14 @@ std::optional<std::string> S3ObjectStore::get_bytes(const std::string& key) {
   client_.fail(what, response);
 }
 
-bool S3ObjectStore::download(const std::string& object, int descriptor, const std::string& what) {
+bool S3ObjectStore::download(const std::string& object, int descriptor, const std::string& what,
+                             Sha256* digest, int reader, std::uint64_t* size) {
   // The first range is small, so a small object costs one request and only its own size in
-  // memory; the rest comes in part-size ranges, in parallel, into pooled buffers.
+  // memory; the rest comes in part-size ranges, in parallel, straight into the file.
   S3Request first{"GET", object, {}, {{"Range", range_header(0, kSmallTransfer - 1)}}};
   const S3Response response = client_.send(first, what);  // the body: only as big as it is
   if (response.status == 404 && response.error_code() != "NoSuchBucket") return false;
+  if (size != nullptr) *size = 0;
   if (response.status == 416) return true;  // an empty object has no byte 0
   std::uint64_t total = 0;
   if (response.status == 206) {
@@ -287,66 +293,146 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
   } else {
     client_.fail(what, response);
   }
+  if (size != nullptr) *size = total;
   const std::uint64_t first_length = std::min(total, kSmallTransfer);
   if (response.status == 206 && response.body.size() != first_length) {
     throw StoreError(what + ": received " + std::to_string(response.body.size()) +
                      " bytes of the first " + std::to_string(first_length) +
                      "; the download was cut short");
   }
-  if (response.status == 200) {
-    write_fully_at(descriptor, response.body.data(), total, 0);
-    return true;
-  }
-  write_fully_at(descriptor, response.body.data(), first_length, 0);
-  if (total <= kSmallTransfer) return true;
+  const std::uint64_t in_memory = response.status == 200 ? total : first_length;
+  write_fully_at(descriptor, response.body.data(), in_memory, 0);
+  if (digest != nullptr) digest->update(std::string_view(response.body.data(), in_memory));
+  if (in_memory == total) return true;
 
   const std::string etag = response.header("etag");
   const std::uint64_t part_size = settings().part_size;
   const std::uint64_t rest = total - kSmallTransfer;
   const std::uint64_t ranges = (rest + part_size - 1) / part_size;
-  parallel_for(ranges, settings().concurrency, [&](std::size_t, std::size_t index) {
-    const std::uint64_t offset = kSmallTransfer + index * part_size;
-    const std::uint64_t length = std::min(part_size, total - offset);
-    const auto slot = slots_->take();
-    S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
-    if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
-    // Straight from the socket into the file, in the connection's 256 KiB pieces.
-    range.response_sink = [&](const char* data, std::size_t size, std::uint64_t at) {
-      if (at + size > length) {
-        throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
-                         std::to_string(offset + length - 1) + " is longer than the range");
+  const auto range_offset = [&](std::uint64_t index) { return kSmallTransfer + index * part_size; };
+  const auto range_length = [&](std::uint64_t index) {
+    return std::min(part_size, total - range_offset(index));
+  };
+
+  // The hash reads each range back (from the page cache) once it and all before it have landed,
+  // on a thread of its own, while later ranges are still downloading.
+  std::mutex landed_mutex;
+  std::condition_variable landed_changed;
+  std::vector<char> landed(ranges, 0);
+  bool stopped = false;
+  std::exception_ptr hash_error;
+  std::thread hasher;
+  if (digest != nullptr) {
+    hasher = std::thread([&] {
+      try {
+        std::string buffer(std::min<std::uint64_t>(part_size, 1ull << 20), '\0');
+        for (std::uint64_t index = 0; index < ranges; ++index) {
+          {
+            std::unique_lock lock(landed_mutex);
+            landed_changed.wait(lock, [&] { return landed[index] != 0 || stopped; });
+            if (landed[index] == 0) return;
+          }
+          const std::uint64_t end = range_offset(index) + range_length(index);
+          for (std::uint64_t at = range_offset(index); at < end;) {
+            const std::uint64_t length = std::min<std::uint64_t>(buffer.size(), end - at);
+            read_fully_at(reader, buffer.data(), length, at, "the partial download");
+            digest->update(std::string_view(buffer.data(), length));
+            at += length;
+          }
+        }
+      } catch (...) {
+        hash_error = std::current_exception();
       }
-      write_fully_at(descriptor, data, size, offset + at);
-    };
-    const S3Response answer = client_.send(range, what);
-    if (answer.status == 412 || answer.status == 404) {
-      throw ObjectChanged(what + ": the object changed while it was being downloaded");
+    });
+  }
+  const auto stop_hasher = [&] {
+    if (!hasher.joinable()) return;
+    {
+      std::lock_guard lock(landed_mutex);
+      stopped = true;
     }
-    if (answer.status != 206) client_.fail(what, answer);
-    if (answer.buffer_bytes != length) {
-      throw StoreError(what + ": received " + std::to_string(answer.buffer_bytes) + " bytes at " +
-                       std::to_string(offset) + ", expected " + std::to_string(length) +
-                       "; the download was cut short");
-    }
-  });
+    landed_changed.notify_all();
+    hasher.join();
+  };
+
+  try {
+    parallel_for(ranges, settings().concurrency, [&](std::size_t, std::size_t index) {
+      const std::uint64_t offset = range_offset(index);
+      const std::uint64_t length = range_length(index);
+      const auto slot = slots_->take();
+      S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
+      if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
+      // Straight from the socket into the file, in the connection's 256 KiB pieces.
+      range.response_sink = [&](const char* data, std::size_t bytes, std::uint64_t at) {
+        if (at + bytes > length) {
+          throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
+                           std::to_string(offset + length - 1) + " is longer than the range");
+        }
+        write_fully_at(descriptor, data, bytes, offset + at);
+      };
+      const S3Response answer = client_.send(range, what);
+      if (answer.status == 412 || answer.status == 404) {
+        throw ObjectChanged(what + ": the object changed while it was being downloaded");
+      }
+      if (answer.status != 206) client_.fail(what, answer);
+      if (answer.buffer_bytes != length) {
+        throw StoreError(what + ": received " + std::to_string(answer.buffer_bytes) + " bytes at " +
+                         std::to_string(offset) + ", expected " + std::to_string(length) +
+                         "; the download was cut short");
+      }
+      if (digest != nullptr) {
+        {
+          std::lock_guard lock(landed_mutex);
+          landed[index] = 1;
+        }
+        landed_changed.notify_all();
+      }
+    });
+  } catch (...) {
+    stop_hasher();
+    throw;
+  }
+  stop_hasher();
+  if (hash_error) std::rethrow_exception(hash_error);
   return true;
 }
 
-bool S3ObjectStore::get_to_file(const std::string& key, const std::filesystem::path& path) {
+std::optional<FileDigest> S3ObjectStore::fetch(const std::string& key,
+                                               const std::filesystem::path& path, bool hashed) {
   const std::string object = object_key(key);
   const std::string what = "cannot download " + client_.url_of(object) + " to " + path.string();
   const auto directory = path.has_parent_path() ? path.parent_path() : ".";
   for (int attempt = 1;; ++attempt) {
     TemporaryFile file(directory);
+    std::optional<Sha256> digest;
+    std::optional<FileDescriptor> reader;  // the hash reads back what was written
+    if (hashed) {
+      digest.emplace();
+      reader.emplace(file.path(), O_RDONLY | O_CLOEXEC);
+    }
+    FileDigest result;
     try {
-      if (!download(object, file.descriptor(), what)) return false;
+      if (!download(object, file.descriptor(), what, digest ? &*digest : nullptr,
+                    reader ? reader->get() : -1, &result.size)) {
+        return std::nullopt;
+      }
     } catch (const ObjectChanged& changed) {
       if (attempt < 3) continue;
       throw StoreError(std::string(changed.what()) + " three times; try again later");
     }
     file.commit_rename(path);
-    return true;
+    if (digest) result.sha256 = digest->hex_digest();
+    return result;
   }
+}
+
+bool S3ObjectStore::get_to_file(const std::string& key, const std::filesystem::path& path) {
+  return fetch(key, path, false).has_value();
+}
+
+std::optional<FileDigest> S3ObjectStore::get_to_file_hashed(const std::string& key,
+                                                            const std::filesystem::path& path) {
+  return fetch(key, path, true);
 }
 
 std::string S3ObjectStore::get_range(const std::string& key, std::uint64_t offset,

@@ -20,6 +20,7 @@
 #include "datastore/object_store.hpp"
 #include "datastore/s3_client.hpp"
 #include "datastore/s3_config.hpp"
+#include "datastore/sha256.hpp"
 #include "datastore/transfer_slots.hpp"
 
 namespace podflow::datastore {
@@ -46,6 +47,9 @@ class S3ObjectStore : public ObjectStore {
   bool put_bytes_if_absent(const std::string& key, std::string_view bytes) override;
   std::optional<std::string> get_bytes(const std::string& key) override;
   bool get_to_file(const std::string& key, const std::filesystem::path& path) override;
+  // Hashes each range once it and every range before it have landed, while later ones download.
+  std::optional<FileDigest> get_to_file_hashed(const std::string& key,
+                                               const std::filesystem::path& path) override;
   std::string get_range(const std::string& key, std::uint64_t offset,
                         std::uint64_t length) override;
   std::optional<ObjectInfo> head(const std::string& key) override;
@@ -61,7 +65,12 @@ class S3ObjectStore : public ObjectStore {
                         const std::string& what);
   // Downloads into the open file; false when there is no object. Throws on an object replaced
   // mid-download (412 on a later range).
-  bool download(const std::string& object, int descriptor, const std::string& what);
+  // With `digest`, also hashes what was written, in order, alongside the download, reading it
+  // back through `reader` (the same file, opened for reading); `size` gets the object's size.
+  bool download(const std::string& object, int descriptor, const std::string& what, Sha256* digest,
+                int reader, std::uint64_t* size);
+  std::optional<FileDigest> fetch(const std::string& key, const std::filesystem::path& path,
+                                  bool hashed);
 
   S3Location location_;
   S3Client client_;

@@ -271,6 +271,26 @@ TEST_CASE("s3 a corrupt or truncated blob is detected and never handed over") {
   CHECK(left == 0);  // no temporary file left behind either
 }
 
+TEST_CASE("s3 the hash follows the ranges: a flipped byte in the last of several is caught") {
+  // 25 MiB + 7: the first 1 MiB, then ranges of 8 MiB (the default part size) downloaded in
+  // parallel and hashed in order as they land.
+  const std::string url = unique_url("hashed-ranges");
+  TestStore cleanup("hashed-ranges");
+  auto store = podflow::datastore::open_datastore(url);
+  ScratchDirectory scratch;
+  const std::string bytes = pattern(25 * kMiB + 7, 5);
+  write_file(scratch / "artifact", bytes);
+  const auto blob = store->store_artifact("flow", scratch / "artifact");
+  store->fetch_artifact("flow", blob, scratch / "good", "weights");
+  CHECK((read_file(scratch / "good") == bytes));
+  std::string corrupt = bytes;
+  corrupt[bytes.size() - 3] ^= 1;
+  store->objects().put_bytes(podflow::datastore::Datastore::blob_key("flow", blob.sha256), corrupt);
+  CHECK_THROWS_WITH_AS(store->fetch_artifact("flow", blob, scratch / "bad", "weights"),
+                       contains_text("the store is corrupt"), StoreError);
+  CHECK_FALSE(fs::exists(scratch / "bad"));
+}
+
 TEST_CASE("s3 many small artifacts move in parallel") {
   const std::string url = unique_url("small-artifacts");
   TestStore cleanup("small-artifacts");
