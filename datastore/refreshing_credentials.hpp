@@ -1,13 +1,14 @@
 // The credentials an S3 client signs with, kept fresh: temporary credentials (STS, container,
 // IMDS) are fetched again once they are within `refresh_window` of their expiration, so a
 // request is never signed with credentials about to lapse mid-transfer. Thread-safe: many
-// transfer threads call current() at once; one of them refreshes while the others wait for it
-// (they need the new credentials anyway). When a refresh fails while the old credentials are
-// still valid, those are used and the refresh is tried again a second later; once they have
-// expired, the refresh's error is thrown.
+// transfer threads call current() at once; one of them refreshes, without holding the others
+// up, which keep using the old credentials unless those have expired (then they wait for it).
+// When a refresh fails while the old credentials are still valid, those are used and the refresh
+// is tried again a second later; once they have expired, the refresh's error is thrown.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,11 +41,12 @@ class RefreshingCredentials {
 
  private:
   bool is_stale(WallClock::time_point now) const;
-  void refresh_locked(WallClock::time_point now);
 
   Resolve resolve_;
   std::chrono::duration<double> refresh_window_;
   mutable std::mutex mutex_;
+  std::condition_variable refreshed_;
+  bool refreshing_ = false;
   AwsCredentials credentials_;
   WallClock::time_point last_attempt_{};
   int refreshes_ = 0;

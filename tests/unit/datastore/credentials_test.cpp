@@ -301,27 +301,41 @@ TEST_CASE("refreshing credentials: fetched again within the window, once, by one
   CHECK(relaxed.current().keys.access_key_id == "ASIA1");
   CHECK(relaxed.refreshes() == 0);
 
-  // 100 s left, window 200 s: stale at once. Many threads ask at once: one refresh, and every
-  // thread gets the new credentials.
+  // 100 s left, window 200 s: stale at once. Many threads ask at once: one refresh, and the
+  // others are not held up by it (the old credentials are still valid).
+  std::atomic<int> slow_ms{0};
+  const auto slow_resolve = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(slow_ms.load()));
+    return resolve();
+  };
   fetches = 0;
-  RefreshingCredentials eager(resolve, std::chrono::seconds(200));
+  RefreshingCredentials eager(slow_resolve, std::chrono::seconds(200));
   CHECK(fetches == 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // past the retry interval
+  slow_ms = 1000;
+  std::thread refresher([&] { eager.current(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the refresh is under way
+  const auto asked = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
-  std::atomic<int> saw_new{0};
+  std::atomic<int> saw_old{0};
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
-      if (eager.current().keys.access_key_id == "ASIA2") ++saw_new;
+      if (eager.current().keys.access_key_id == "ASIA1") ++saw_old;
     });
   }
   for (auto& thread : threads) thread.join();
+  CHECK(std::chrono::steady_clock::now() - asked < std::chrono::milliseconds(600));
+  CHECK(saw_old == 8);
+  refresher.join();
   CHECK(eager.refreshes() == 1);
-  CHECK(saw_new == 8);
+  CHECK(eager.last().keys.access_key_id == "ASIA2");
+  slow_ms = 0;
 
   // A refresh that fails while the credentials are still valid keeps them.
   failing = true;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK(eager.current().keys.access_key_id == "ASIA2");
+  CHECK(eager.refreshes() == 1);
 
   // Once they have expired, the failure is the caller's, naming the source.
   failing = false;
