@@ -491,15 +491,21 @@ HttpResponseHead HttpConnectionPool::exchange(
     const std::vector<std::pair<std::string, std::string>>& headers, const HttpBody& body,
     const BodySinkFor& sink_for) {
   for (int attempt = 0;; ++attempt) {
-    auto connection = take();
+    auto connection =
+        attempt == 0 ? take() : std::make_unique<HttpConnection>(endpoint_, tls_context_);
     const bool reused = connection->used();
     try {
       HttpResponseHead head = connection->exchange(method, target, headers, body, sink_for);
       if (connection->reusable()) give_back(std::move(connection));
       return head;
     } catch (const HttpConnectionError&) {
-      // A kept-alive connection the server had closed: nothing of an answer came back.
-      if (reused && !connection->got_response_bytes() && attempt == 0) continue;
+      // A kept-alive connection the server had closed (nothing of an answer came back): the
+      // other idle ones are as old, so they go too, and the request goes on a new connection.
+      if (reused && !connection->got_response_bytes() && attempt == 0) {
+        std::lock_guard lock(mutex_);
+        idle_.clear();
+        continue;
+      }
       throw;
     }
   }
