@@ -95,6 +95,17 @@ const json* condition(const json& pod, std::string_view type) {
   return nullptr;
 }
 
+}  // namespace
+
+bool evicted_from_lost_node(const json& pod) {
+  if (!at(pod, {"metadata", "deletionTimestamp"})) return false;
+  const json* disruption = condition(pod, "DisruptionTarget");
+  return disruption && text_at(*disruption, {"status"}) == "True" &&
+         text_at(*disruption, {"reason"}) == "DeletionByTaintManager";
+}
+
+namespace {
+
 std::string image_of(const json& pod, const json& task) {
   std::string image = text_at(task, {"spec", "image"});
   if (!image.empty()) return image;

@@ -36,4 +36,9 @@ std::string_view attempt_phase_name(AttemptPhase phase);
 // as absent.
 PodOutcome observe_pod(const nlohmann::json& pod, const nlohmann::json& task);
 
+// The pod was deleted because its node stopped reporting (the taint-based eviction of a node that
+// is unreachable or not ready): only that node's kubelet could confirm the deletion, so the pod
+// stays Terminating until the node returns.
+bool evicted_from_lost_node(const nlohmann::json& pod);
+
 }  // namespace podflow::pod

@@ -64,6 +64,18 @@ void TaskReconciler::delete_pod(const json& pod) {
   }
 }
 
+void TaskReconciler::force_delete_pod(const json& pod) {
+  kube::DeleteOptions options;
+  options.precondition_uid = kube::uid_of(pod);
+  options.grace_period_seconds = 0;
+  try {
+    context_.client.remove(kube::resources::pods(), kube::namespace_of(pod), kube::name_of(pod),
+                           options);
+  } catch (const kube::KubeError& error) {
+    if (!kube::is_conflict(error) && !kube::is_not_found(error)) throw;
+  }
+}
+
 json TaskReconciler::after_failure(const json& task, json status, const std::string& reason,
                                    const std::string& message, bool retryable) {
   const json& retry = task["spec"].value("retry", json::object());
@@ -138,6 +150,32 @@ kube::Action TaskReconciler::reconcile(const std::string& key) {
     if (!owned_by(*pod, uid)) {
       // The pod of an earlier Task of the same name, which the garbage collector is removing.
       return kube::Action::requeue_after(std::chrono::seconds(2));
+    }
+    if (pod::evicted_from_lost_node(*pod)) {
+      // Kubernetes deleted the pod because its node stopped reporting, and only that node's
+      // kubelet can confirm a deletion: the pod would stay Terminating, and, having the Task's
+      // name, block the next attempt until the node returns. Once its grace period is over it is
+      // removed (as `kubectl delete --force`) and the task runs again. Its process may still run
+      // on a partitioned node; it can only commit its own attempt, never this one's.
+      const auto deadline =
+          kube::parse_time(pod->at("metadata").value("deletionTimestamp", std::string()));
+      if (deadline && *deadline > Clock::now()) {
+        return kube::Action::requeue_after(
+            std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now()) +
+            std::chrono::milliseconds(500));
+      }
+      if (pod_attempt(*pod) == attempt && phase != "Retrying") {
+        json next = status;
+        next["attempt"] = attempt;
+        const std::string node = pod->at("spec").value("nodeName", std::string("its node"));
+        write_status(task, after_failure(task, next, "NodeLost",
+                                         "node " + node +
+                                             " stopped reporting while the step ran, and "
+                                             "Kubernetes evicted its pods; the pod was removed",
+                                         true));
+      }
+      force_delete_pod(*pod);
+      return kube::Action::await_change();
     }
     if (pod_attempt(*pod) != attempt || phase == "Retrying") {
       delete_pod(*pod);  // an earlier attempt's pod: the next one starts when it is gone

@@ -38,6 +38,8 @@ class TaskReconciler {
                                const std::string& reason, const std::string& message,
                                bool retryable);
   void delete_pod(const nlohmann::json& pod);
+  // Removes the pod at once (grace 0), as `kubectl delete --force`: for a pod whose node is lost.
+  void force_delete_pod(const nlohmann::json& pod);
   // Creates the attempt's pod from `task`, which must carry spec.runtime.
   void create_pod(const std::string& key, const nlohmann::json& task, std::int64_t attempt);
 

@@ -446,3 +446,22 @@ TEST_CASE("pod outcome: a pod with no status yet is Pending, an unreachable node
   CHECK(outcome.reason == "NodeUnreachable");
   CHECK(contains(outcome.message, "node-2"));
 }
+
+TEST_CASE("pod outcome: a pod evicted from a lost node is recognised, other deletions are not") {
+  const json task = full_task();
+  // as the API server shows a running pod after the taint-based eviction of its unreachable node
+  json pod = pod_with_status(task, R"({"phase": "Running", "startTime": "2026-11-21T19:00:02Z",
+    "conditions": [{"type": "Ready", "status": "False"},
+                   {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager",
+                    "message": "Taint manager: deleting due to NoExecute taint"}]})",
+                             "real-node-1");
+  CHECK_FALSE(podflow::pod::evicted_from_lost_node(pod));  // not deleted (yet)
+  pod["metadata"]["deletionTimestamp"] = "2026-11-21T19:02:00Z";
+  CHECK(podflow::pod::evicted_from_lost_node(pod));
+
+  // a pod deleted by a person or a drain is waited for: its kubelet is there to stop it
+  pod["status"]["conditions"][1]["reason"] = "EvictionByEvictionAPI";
+  CHECK_FALSE(podflow::pod::evicted_from_lost_node(pod));
+  pod["status"]["conditions"].erase(1);
+  CHECK_FALSE(podflow::pod::evicted_from_lost_node(pod));
+}
