@@ -6,6 +6,13 @@ kubeconfig, scoped to the test's own namespace so tests run side by side.
         t.start_operator()
         t.kubectl("apply", "-f", "examples/bigsum/flow.yaml")
         t.wait_flowrun("bigsum", "Succeeded", timeout=120)
+
+With PODFLOW_TEST_NODE=real the test's namespace sends every pod to the cluster's real node
+(kubelet, containerd, runc; tests/cluster/realnode.sh): the namespace's node-selector and
+default-tolerations annotations (the API server's PodNodeSelector and PodTolerationRestriction
+admission), podflow's image from the cluster's registry as the tasks' default image, pulled with
+an imagePullSecret on the namespace's default ServiceAccount, and MinIO at the pod network's
+gateway. The same test then proves the same things on a real kubelet.
 """
 import json
 import os
@@ -22,6 +29,8 @@ import traceback
 SOURCE = os.environ.get("PODFLOW_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 OPERATOR = os.environ.get("PODFLOW_OPERATOR", os.path.join(SOURCE, "build", "bin", "podflow-operator"))
 CLUSTER_DIR = os.environ.get("PODFLOW_CLUSTER_DIR", "/tmp/podflow-cluster")
+REAL_NODE = os.environ.get("PODFLOW_TEST_NODE", "process") == "real"
+REAL_NODE_TOLERATION = {"key": "podflow.dev/node", "operator": "Equal", "value": "real", "effect": "NoSchedule"}
 
 
 class TestFailure(Exception):
@@ -93,9 +102,11 @@ class Operator:
         self.metrics_port = free_port()
         self.probe_port = free_port()
         self.log_path = os.path.join(test.dir, f"{name}.log")
+        endpoint = test.env["PODFLOW_S3_ENDPOINT_FOR_PODS" if REAL_NODE else "PODFLOW_S3_ENDPOINT"]
+        image = ["--default-image", test.env["PODFLOW_IMAGE"]] if REAL_NODE else []
         self.command = [OPERATOR, "--namespace", test.ns,
                         "--datastore", f"s3://{test.env['PODFLOW_S3_BUCKET']}/{test.ns}",
-                        "--s3-endpoint", test.env["PODFLOW_S3_ENDPOINT"], "--s3-region", "us-east-1",
+                        "--s3-endpoint", endpoint, "--s3-region", "us-east-1"] + image + [
                         "--s3-credentials-secret", "podflow-s3",
                         "--metrics-bind-address", f"127.0.0.1:{self.metrics_port}",
                         "--health-probe-bind-address", f"127.0.0.1:{self.probe_port}"] + list(args)
@@ -153,11 +164,17 @@ class Operator:
 
 
 class OperatorTest:
-    def __init__(self, name):
+    def __init__(self, name, pin_to_real_node=True):
+        """pin_to_real_node=False (with PODFLOW_TEST_NODE=real): the namespace's pods tolerate the
+        real node's taint but may go to any node."""
         self.name = name
+        self.pin_to_real_node = pin_to_real_node
         self.env = cluster_env()
         self.dir = tempfile.mkdtemp(prefix=f"podflow-operator-{name}-")
-        self.ns = f"t-op-{name}-{random.randrange(10**8)}"[:63]
+        if REAL_NODE and not self.env.get("PODFLOW_REAL_NODE_NAMES"):
+            sys.exit("error: PODFLOW_TEST_NODE=real but the cluster has no real node "
+                     "(start it with tests/cluster/up without PODFLOW_REAL_NODES=0)")
+        self.ns = f"t-{'rn' if REAL_NODE else 'op'}-{name}-{random.randrange(10**8)}"[:63]
         self.operators = []
 
     # ---- kubectl ----
@@ -207,11 +224,27 @@ class OperatorTest:
                 break
             time.sleep(1)
         self.kubectl("create", "namespace", self.ns, namespaced=False)
+        if REAL_NODE:
+            self.send_pods_to_real_node()
         self.wait_for_policies()
         self.kubectl("create", "secret", "generic", "podflow-s3",
                      f"--from-literal=AWS_ACCESS_KEY_ID={self.env['AWS_ACCESS_KEY_ID']}",
                      f"--from-literal=AWS_SECRET_ACCESS_KEY={self.env['AWS_SECRET_ACCESS_KEY']}")
         return self
+
+    def send_pods_to_real_node(self):
+        annotations = ["scheduler.alpha.kubernetes.io/defaultTolerations=" + json.dumps([REAL_NODE_TOLERATION])]
+        if self.pin_to_real_node:
+            annotations.append("scheduler.alpha.kubernetes.io/node-selector=podflow.dev/node=real")
+        self.kubectl("annotate", "namespace", self.ns, *annotations, namespaced=False)
+        self.kubectl("create", "secret", "docker-registry", "podflow-registry",
+                     f"--docker-server={self.env['PODFLOW_REGISTRY']}",
+                     f"--docker-username={self.env['PODFLOW_REGISTRY_USER']}",
+                     f"--docker-password={self.env['PODFLOW_REGISTRY_PASSWORD']}")
+        self.wait_until("the namespace's default ServiceAccount",
+                        lambda: self.kubectl("get", "serviceaccount", "default", check=False).returncode == 0, 60)
+        self.kubectl("patch", "serviceaccount", "default", "-p",
+                     json.dumps({"imagePullSecrets": [{"name": "podflow-registry"}]}))
 
     def wait_for_policies(self, namespace=None, timeout=60):
         """Until the API server enforces the admission policies (it loads new ones within about a

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-from operator_harness import SOURCE, OperatorTest, expect, main
+from operator_harness import REAL_NODE, SOURCE, OperatorTest, expect, main
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "local"))
 from test_graph_shapes import SHAPES  # noqa: E402
@@ -18,10 +18,18 @@ PODFLOW = os.path.join(os.environ.get("PODFLOW_BIN", os.path.join(SOURCE, "build
 
 
 def flow_yaml(name, steps):
-    # The local test's steps, with the step script by absolute path (a pod has no flow directory).
-    steps = steps.replace("[sh, trail_step.sh,", f"[sh, {TRAIL},")
+    # The local test's steps, with the step script by absolute path (a pod on the process node has
+    # no flow directory), or, for a container on the real node, the script itself (`sh -c`).
+    if REAL_NODE:
+        with open(TRAIL) as f:
+            steps = steps.replace("[sh, trail_step.sh,", f"[sh, -c, {json.dumps(f.read())}, trail_step.sh,")
+    else:
+        steps = steps.replace("[sh, trail_step.sh,", f"[sh, {TRAIL},")
     body = "".join("    " + line + "\n" for line in steps.strip("\n").split("\n"))
-    return f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n  steps:\n{body}"
+    # The real node has 2 cpus for every test running beside this one: small requests, so that the
+    # shapes' tasks run at once instead of waiting for cpus (the process node ignores requests).
+    defaults = '  defaults:\n    resources: {cpu: "100m", memory: 128}\n' if REAL_NODE else ""
+    return f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n{defaults}  steps:\n{body}"
 
 
 def local_manifests(name, text):

@@ -1,0 +1,242 @@
+"""What only a real kubelet does, with podflow's image from the cluster's registry: resources become
+cgroup limits the step can read; the kernel OOM-kills a step past its memory, the kubelet stops a
+pod at its activeDeadlineSeconds and evicts one that writes past its disk; an image that does not
+exist and a missing pull secret are reported in words; a node lost mid-run has its tasks run again
+on a node that works. Every test runs its own operator (a process) in its own namespace, whose pods
+go to the real node (operator_harness, PODFLOW_TEST_NODE=real).
+
+    tests/cluster/up && source /tmp/podflow-cluster/env && python3 tests/realnode/test_realnode.py [test]
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ["PODFLOW_TEST_NODE"] = "real"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
+from operator_harness import OperatorTest, PodWatch, cluster_env, expect, flow_document, main  # noqa: E402
+
+MiB = 1024 * 1024
+
+
+def cluster(name, default):
+    """A setting of the running cluster (its env file), e.g. PODFLOW_REGISTRY."""
+    return cluster_env().get(name) or default
+
+
+def task_status(t, name):
+    task = t.find("task", name)
+    return task.get("status", {}) if task else {}
+
+
+def limits_from_cgroups():
+    """cpu, memory (an integer in MB and a quantity string) and disk land as the container's cgroup
+    limits and the pod's ephemeral-storage limit; the step reads them from inside."""
+    read = ("for f in memory/memory.limit_in_bytes cpu/cpu.shares cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us; do "
+            "printf '%s=%s\\n' $f $(cat /sys/fs/cgroup/$f); done > $PODFLOW_OUTPUTS/limits; cat $PODFLOW_OUTPUTS/limits")
+    steps = f"""
+- name: start
+  command: [sh, -c, "{read}"]
+  resources: {{cpu: "0.5", memory: 300, disk: 200}}
+  next: [quantity]
+- name: quantity
+  command: [sh, -c, "{read}"]
+  resources: {{cpu: "250m", memory: "160Mi", disk: "1Gi"}}
+  next: [end]
+- name: end
+  command: ["true"]
+  resources: {{cpu: "100m", memory: 64}}
+"""
+    with OperatorTest("limits") as t:
+        t.start_operator("--cpu-limits")
+        t.apply(flow_document("limits", steps, run={"flowRef": {"name": "limits"}}))
+        t.wait_flowrun("limits", "Succeeded", timeout=240)
+
+        def limits(step):
+            text = t.kubectl("logs", f"limits.{step}").stdout
+            return dict(line.split("=", 1) for line in text.split() if "=" in line)
+
+        start, quantity = limits("start"), limits("quantity")
+        # Metaflow's integer memory is MB (10^6 bytes, as podflow documents): 300 -> 300M, which
+        # the kernel rounds down to whole pages (the process node showed the exact value)
+        page = os.sysconf("SC_PAGE_SIZE")
+        expect(start["memory/memory.limit_in_bytes"] == str(300 * 1000 * 1000 // page * page), f"start: {start}")
+        expect(start["cpu/cpu.shares"] == "512", f"cpu 0.5 -> 512 shares: {start}")
+        expect(int(start["cpu/cpu.cfs_quota_us"]) * 2 == int(start["cpu/cpu.cfs_period_us"]),
+               f"cpu limit 0.5 (--cpu-limits) -> quota = period / 2: {start}")
+        expect(quantity["memory/memory.limit_in_bytes"] == str(160 * MiB), f"quantity: {quantity}")
+        expect(quantity["cpu/cpu.shares"] == "256", f"cpu 250m -> 256 shares: {quantity}")
+        for step, disk in (("start", "200M"), ("quantity", "1Gi")):
+            pod = t.get("pod", f"limits.{step}")
+            limits_of = pod["spec"]["containers"][0]["resources"]["limits"]
+            expect(limits_of.get("ephemeral-storage") == disk, f"{step}: ephemeral-storage {limits_of}")
+            expect(pod["spec"]["nodeName"] == t.env["PODFLOW_REAL_NODE_NAMES"], f"{step} ran on {pod['spec']['nodeName']}")
+
+
+def real_failures():
+    """Each failure a real kubelet produces is reported on the Task and the FlowRun in words."""
+    missing_image = f"{cluster('PODFLOW_REGISTRY', '127.0.0.1:1')}/podflow-test/no-such-image:1"
+    # Small cpu requests: the node has 2 cpus, and the pods waiting for an image that never comes
+    # hold theirs. The end steps never run.
+    flows = {
+        # the kernel's OOM killer: 400 MB of shell variable in a 128 MB container; retried once
+        "oom": ("""
+- name: start
+  command: [sh, -c, "x=$(head -c 400000000 /dev/zero | tr '\\\\0' a); echo ${#x}"]
+  resources: {cpu: "100m", memory: 128}
+  retry: {times: 1, delaySeconds: 1}
+  next: [end]
+- name: end
+  command: ["true"]
+""", "OOMKilled", "raise resources.memory"),
+        # the kubelet's activeDeadlineSeconds
+        "deadline": ("""
+- name: start
+  command: [sh, -c, "trap '' TERM; sleep 120"]
+  resources: {cpu: "100m"}
+  timeoutSeconds: 4
+  next: [end]
+- name: end
+  command: ["true"]
+""", ("DeadlineExceeded", "TimedOut"), "timeoutSeconds"),
+        # the kubelet's eviction: 300 MB written with 50 MB of disk
+        "disk": ("""
+- name: start
+  command: [sh, -c, "dd if=/dev/zero of=$PODFLOW_OUTPUTS/big bs=1M count=300 && sleep 120"]
+  resources: {cpu: "100m", disk: 50}
+  next: [end]
+- name: end
+  command: ["true"]
+""", "Evicted", "resources.disk"),
+        "noimage": (f"""
+- name: start
+  command: ["true"]
+  resources: {{cpu: "100m"}}
+  image: {missing_image}
+  next: [end]
+- name: end
+  command: ["true"]
+""", ("ErrImagePull", "ImagePullBackOff"), "no-such-image"),
+        # a ServiceAccount without the registry's pull secret
+        "nosecret": ("""
+- name: start
+  command: ["true"]
+  resources: {cpu: "100m"}
+  serviceAccount: no-pull-secret
+  next: [end]
+- name: end
+  command: ["true"]
+""", ("ErrImagePull", "ImagePullBackOff"), "imagePullSecret"),
+    }
+    with OperatorTest("failures") as t:
+        t.kubectl("create", "serviceaccount", "no-pull-secret")
+        t.start_operator()
+        for name, (steps, _, _) in flows.items():
+            t.apply(flow_document(name, steps, run={"flowRef": {"name": name}}))
+
+        # pulls that cannot succeed keep the task Pending with the kubelet's words
+        for name in ("noimage", "nosecret"):
+            _, reasons, words = flows[name]
+
+            def pull_failed():
+                status = task_status(t, f"{name}.start")
+                return status if status.get("reason") in reasons else None
+            status = t.wait_until(f"{name}: the pull failure on the Task", pull_failed, 120)
+            expect(words in status.get("message", ""), f"{name}: {status}")
+            run = t.flowrun(name)
+            expect(run["status"].get("phase") == "Running", f"{name}: the run waits: {run['status']}")
+            expect(any(words in c.get("message", "") for c in run["status"].get("conditions", [])),
+                   f"{name}: the FlowRun's conditions say why: {run['status'].get('conditions')}")
+        unauthorized = task_status(t, "nosecret.start")["message"]
+        expect("401" in unauthorized or "unauthorized" in unauthorized.lower() or "authorization" in unauthorized.lower(),
+               f"the missing pull secret shows as the registry's refusal: {unauthorized}")
+
+        for name in ("oom", "deadline", "disk"):
+            _, reasons, words = flows[name]
+            reasons = (reasons,) if isinstance(reasons, str) else reasons
+            run = t.wait_flowrun(name, "Failed", timeout=240)
+            status = task_status(t, f"{name}.start")
+            expect(status.get("reason") in reasons, f"{name}: reason {status.get('reason')}, expected {reasons}: {status}")
+            expect(words in status.get("message", ""), f"{name}: the message names the fix ({words}): {status}")
+            failed = t.condition(run, "Failed")
+            expect(failed and "step 'start'" in failed["message"], f"{name}: the run names the task: {failed}")
+        oom = t.get("task", "oom.start")["status"]
+        expect(oom.get("attempt") == 1, f"oom: retried once (retry.times 1): {oom}")
+        events = t.kubectl("get", "events", "--field-selector", "involvedObject.name=oom.start").stdout
+        expect("OOMKilled" in events or "out of memory" in events, f"the first OOM kill is an Event:\n{events}")
+        evicted = t.get("pod", "disk.start")
+        expect(evicted["status"].get("reason") == "Evicted", f"the kubelet evicted the pod: {evicted['status']}")
+        deadline = t.get("task", "deadline.start")["status"]
+        print(f"     deadline: {deadline['reason']}: {deadline['message'][:160]}")
+
+
+def node_lost():
+    """The real node's kubelet stops during a fan-out: after the not-ready timeout the node's pods
+    are gone for the control plane, their tasks run again on the process node, and the run ends
+    with every split's artifact exactly once. The process node is cordoned until the kubelet stops,
+    so that the fan-out starts on the real node (ctest runs this test alone)."""
+    items = list(range(6))
+    steps = f"""
+- name: start
+  command: [sh, -c, "echo '{json.dumps(items)}' > $PODFLOW_OUTPUTS/items"]
+  resources: {{cpu: "100m", memory: 64}}
+  foreach: items
+  next: [work]
+- name: work
+  command: [sh, -c, "sleep 20; echo $(cat $PODFLOW_FOREACH_ITEM) > $PODFLOW_OUTPUTS/value"]
+  resources: {{cpu: "100m", memory: 64}}
+  retry: {{times: 1, delaySeconds: 1}}
+  next: [join]
+- name: join
+  join: true
+  command: [sh, -c, "cat $PODFLOW_INPUTS/*/value | sort | tr '\\\\n' ' ' > $PODFLOW_OUTPUTS/all; cat $PODFLOW_OUTPUTS/all"]
+  resources: {{cpu: "100m", memory: 64}}
+  next: [end]
+- name: end
+  command: ["true"]
+  resources: {{cpu: "100m", memory: 64}}
+"""
+    node = cluster("PODFLOW_REAL_NODE_NAMES", "real-node-1")
+    cluster_dir = cluster("PODFLOW_CLUSTER_DIR", "/tmp/podflow-cluster")
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster")
+    process_node = cluster("PODFLOW_PROCESS_NODE_NAMES", "process-node-1").split()[0]
+    with OperatorTest("nodelost", pin_to_real_node=False) as t:
+        t.kubectl("cordon", process_node, namespaced=False)
+        t.start_operator()
+        watch = PodWatch(t, "podflow.dev/run=lost")
+        t.apply(flow_document("lost", steps, run={"flowRef": {"name": "lost"}}))
+
+        def running_on_real():
+            pods = t.items("pods", selector="podflow.dev/step=work")
+            return [p for p in pods if p["spec"].get("nodeName") == node and p["status"].get("phase") == "Running"]
+        t.wait_until("work pods running on the real node", running_on_real, 180)
+        stopped = time.monotonic()
+        try:
+            subprocess.run([os.path.join(here, "node"), "stop", node], check=True,
+                           env=dict(os.environ, PODFLOW_CLUSTER_DIR=cluster_dir))
+            t.kubectl("uncordon", process_node, namespaced=False)
+            run = t.wait_flowrun("lost", "Succeeded", timeout=420)
+            took = time.monotonic() - stopped
+        finally:
+            t.kubectl("uncordon", process_node, namespaced=False, check=False)
+            subprocess.run([os.path.join(here, "node"), "start", node], check=True,
+                           env=dict(os.environ, PODFLOW_CLUSTER_DIR=cluster_dir))
+        watch.stop()
+        all_values = t.kubectl("logs", "lost.join").stdout.split()
+        expect(sorted(all_values) == sorted(str(i) for i in items), f"every split exactly once: {all_values}")
+        retried = [task for task in t.items("tasks", selector="podflow.dev/step=work")
+                   if task.get("status", {}).get("attempt", 0) > 0]
+        expect(retried, "a task of the lost node ran again")
+        for task in retried:
+            status = task["status"]
+            expect(status.get("nodeName") == process_node, f"{task['metadata']['name']} ran again on {status.get('nodeName')}")
+            print(f"     {task['metadata']['name']}: attempt {status['attempt']} on {status.get('nodeName')}")
+        events = t.kubectl("get", "events", "--field-selector", "reason=NodeLost").stdout
+        expect(f"node {node} stopped reporting" in events, f"the lost attempts are Events with the reason:\n{events}")
+        expect(run["status"]["tasks"]["succeeded"] == len(items) + 3, f"tasks: {run['status']['tasks']}")
+        print(f"     the run finished {took:.0f}s after the kubelet stopped")
+
+
+if __name__ == "__main__":
+    main([limits_from_cgroups, real_failures, node_lost])
