@@ -1,69 +1,80 @@
 #include "datastore/credential_http.hpp"
 
-#include <cpprest/containerstream.h>
-#include <cpprest/http_client.h>
-
-#include <chrono>
+#include <charconv>
 #include <fstream>
 #include <stdexcept>
 
+#include "datastore/http_connection.hpp"
 #include "datastore/sigv4.hpp"
 
 namespace podflow::datastore {
 namespace {
 
-namespace http = web::http;
 constexpr std::size_t kAnswerLimit = 1 << 20;
+
+struct Url {
+  HttpEndpoint endpoint;
+  std::string authority;  // the Host header: "host[:port]"
+  std::string target;     // "/path?query"
+};
+
+Url parse_url(const std::string& url, const std::string& ca_bundle, double timeout_seconds) {
+  Url parsed;
+  std::string rest;
+  if (url.starts_with("https://")) {
+    parsed.endpoint.tls = true;
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    throw std::runtime_error("invalid URL " + url + ": it must start with http:// or https://");
+  }
+  const auto slash = rest.find_first_of("/?");
+  parsed.authority = rest.substr(0, slash);
+  parsed.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  if (parsed.target.front() == '?') parsed.target.insert(0, "/");
+  std::string host = parsed.authority;
+  int port = parsed.endpoint.tls ? 443 : 80;
+  const auto close = host.find(']');
+  const auto colon = host.rfind(':');
+  if (colon != std::string::npos && (close == std::string::npos || colon > close)) {
+    const std::string digits = host.substr(colon + 1);
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (error != std::errc() || end != digits.data() + digits.size() || port <= 0 || port > 65535) {
+      throw std::runtime_error("invalid URL " + url + ": bad port '" + digits + "'");
+    }
+    host.resize(colon);
+  }
+  if (host.empty()) throw std::runtime_error("invalid URL " + url + ": no host");
+  parsed.endpoint.host = host;
+  parsed.endpoint.port = port;
+  parsed.endpoint.ca_bundle = parsed.endpoint.tls ? ca_bundle : "";
+  parsed.endpoint.timeout_seconds = timeout_seconds;
+  return parsed;
+}
 
 }  // namespace
 
 CredentialHttpAnswer send_credential_request(const CredentialHttpRequest& request) {
-  http::client::http_client_config config;
-  config.set_timeout(
-      std::chrono::milliseconds(static_cast<long long>(request.timeout_seconds * 1000)));
-  config.set_validate_certificates(true);
-  config.set_max_redirects(0);
-  if (!request.ca_bundle.empty() && request.url.starts_with("https://")) {
-    if (!std::ifstream(request.ca_bundle)) {
-      throw std::runtime_error("cannot read the CA bundle AWS_CA_BUNDLE=" + request.ca_bundle);
-    }
-    const std::string bundle = request.ca_bundle;
-    config.set_ssl_context_callback(
-        [bundle](boost::asio::ssl::context& context) { context.load_verify_file(bundle); });
+  if (!request.ca_bundle.empty() && request.url.starts_with("https://") &&
+      !std::ifstream(request.ca_bundle)) {
+    throw std::runtime_error("cannot read the CA bundle AWS_CA_BUNDLE=" + request.ca_bundle);
   }
-  try {
-    const web::uri uri(request.url);
-    http::client::http_client client(web::uri_builder()
-                                         .set_scheme(uri.scheme())
-                                         .set_host(uri.host())
-                                         .set_port(uri.port())
-                                         .to_uri(),
-                                     config);
-    http::http_request message(request.method);
-    message.set_request_uri(
-        web::uri_builder().set_path(uri.path()).set_query(uri.query()).to_uri());
-    std::string content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    for (const auto& [name, value] : request.headers) {
-      if (name == "Content-Type") {
-        content_type = value;
-      } else {
-        message.headers().add(name, value);
-      }
-    }
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
-      message.set_body(request.body, content_type);
-    }
-    http::http_response answer = client.request(message).get();
-    CredentialHttpAnswer result;
-    result.status = answer.status_code();
-    concurrency::streams::container_buffer<std::string> body;
-    answer.body().read_to_end(body).get();
-    result.body = std::move(body.collection());
-    if (result.body.size() > kAnswerLimit) result.body.resize(kAnswerLimit);
-    return result;
-  } catch (const web::uri_exception& error) {
-    throw std::runtime_error("invalid URL " + request.url + ": " + error.what());
-  }
+  const Url url = parse_url(request.url, request.ca_bundle, request.timeout_seconds);
+  HttpConnectionPool connection(url.endpoint);  // one request: credentials are fetched rarely
+  std::vector<std::pair<std::string, std::string>> headers = {{"Host", url.authority}};
+  headers.insert(headers.end(), request.headers.begin(), request.headers.end());
+  HttpBody body;
+  body.bytes = request.body;
+  CredentialHttpAnswer answer;
+  const HttpResponseHead head = connection.exchange(
+      request.method, url.target, headers, body, [&](const HttpResponseHead&) -> BodySink {
+        return [&](const char* data, std::size_t size, std::uint64_t) {
+          answer.body.append(data, std::min(size, kAnswerLimit - answer.body.size()));
+        };
+      });
+  answer.status = head.status;
+  return answer;
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {

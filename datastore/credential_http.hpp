@@ -1,6 +1,6 @@
-// One HTTP request to a credential endpoint (STS, a container credentials server, IMDS), with
-// cpprestsdk as the S3 client uses it. No retries here: each source knows what is worth retrying.
-// Never follows redirects: a request may carry a token.
+// One HTTP request to a credential endpoint (STS, a container credentials server, IMDS), over the
+// S3 client's transport (http_connection.hpp), on a connection of its own. No retries here: each
+// source knows what is worth retrying. Never follows redirects: a request may carry a token.
 #pragma once
 
 #include <string>
@@ -12,9 +12,9 @@ namespace podflow::datastore {
 struct CredentialHttpRequest {
   std::string method = "GET";
   std::string url;  // "http://169.254.170.2/v2/credentials/..."
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers;  // "Content-Type" included; not Host
   std::string body;
-  double timeout_seconds = 5;
+  double timeout_seconds = 5;  // to connect, and for any send or receive to make progress
   std::string ca_bundle;  // a PEM file to trust besides the system's (AWS_CA_BUNDLE); https only
 };
 
