@@ -103,13 +103,15 @@ class HttpConnection {
  public:
   HttpConnection(const HttpEndpoint& endpoint, SSL_CTX* tls_context)
       : endpoint_(endpoint), buffer_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {
-    connect_socket();
-    if (tls_context != nullptr) start_tls(tls_context);
+    try {
+      connect_socket();
+      if (tls_context != nullptr) start_tls(tls_context);
+    } catch (...) {
+      release();  // a constructor that throws gets no destructor call
+      throw;
+    }
   }
-  ~HttpConnection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    if (fd_ >= 0) ::close(fd_);
-  }
+  ~HttpConnection() { release(); }
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
@@ -166,6 +168,13 @@ class HttpConnection {
   }
 
  private:
+  void release() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+    if (fd_ >= 0) ::close(fd_);
+    ssl_ = nullptr;
+    fd_ = -1;
+  }
+
   void connect_socket() {
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
