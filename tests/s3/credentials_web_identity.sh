@@ -21,6 +21,7 @@ NS=podflow-s3-creds-$$
 cleanup() {
   stop_sts_minio
   kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1
+  kubectl delete clusterrolebinding podflow-s3-tests-issuer-discovery >/dev/null 2>&1
 }
 trap cleanup EXIT
 cd "$WORK" || exit 1
