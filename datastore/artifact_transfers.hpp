@@ -1,7 +1,7 @@
 // Many artifacts at once. A remote store answers each request in a round trip, so storing or
 // fetching 10,000 small artifacts one after the other costs 10,000 (or 20,000) round trips; these
 // keep up to `threads` of them in flight. Memory stays bounded: large blobs share the store's
-// transfer buffers (see S3ObjectStore), small ones use buffers of their own of at most 1 MiB.
+// transfer slots (see S3ObjectStore), small ones use buffers of their own of at most 1 MiB.
 #pragma once
 
 #include <cstddef>
