@@ -19,10 +19,12 @@ int main(int argc, char** argv) {
     const std::string greeting = podflow::read_input("greeting");  // a str: UTF-8 as it is
     const std::string blob = podflow::read_input("blob");          // bytes as they are
     podflow::write_output("cpp_sum", std::to_string(sum));
-    podflow::write_output("cpp_report", nlohmann::json{{"greeting", greeting},
-                                                       {"blob_size", blob.size()},
-                                                       {"first_byte", static_cast<int>(static_cast<unsigned char>(blob.at(0)))}}
-                                            .dump());
+    podflow::write_output(
+        "cpp_report",
+        nlohmann::json{{"greeting", greeting},
+                       {"blob_size", blob.size()},
+                       {"first_byte", static_cast<int>(static_cast<unsigned char>(blob.at(0)))}}
+            .dump());
     // Rewrites an artifact Python recorded as JSON with bytes that are not: its format record
     // (inherited unchanged) no longer matches, so Python must read it as bytes.
     podflow::write_output("numbers", "not json any more");
