@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace podflow::runtime {
 
 std::string parameter_variable(const std::string& name) {
@@ -56,6 +58,10 @@ std::vector<std::string> step_environment(const TaskSpec& spec, const StepPaths&
   if (paths.foreach_item) variables["PODFLOW_FOREACH_ITEM"] = paths.foreach_item->string();
   for (const auto& parameter : spec.parameters) {
     variables[parameter_variable(parameter.name)] = parameter.value;
+  }
+  // The declared types, so that a step's library can type the values without being told twice.
+  if (!spec.parameterTypes.empty()) {
+    variables["PODFLOW_PARAMETER_TYPES"] = nlohmann::json(spec.parameterTypes).dump();
   }
 
   std::vector<std::string> environment;

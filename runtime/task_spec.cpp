@@ -122,14 +122,26 @@ std::string as_step_name(const json& value, const std::string& where) {
   return text;
 }
 
+// types: for parameters, each entry's optional "type" goes there
 std::vector<NamedValue> as_named_values(const json& value, const std::string& where,
-                                        bool parameters) {
+                                        bool parameters,
+                                        std::map<std::string, std::string>* types = nullptr) {
   if (!value.is_array()) fail(where, "must be a list of {name, value}");
   std::vector<NamedValue> values;
   for (std::size_t i = 0; i < value.size(); ++i) {
     FieldReader entry(value[i], element_path(where, i));
     NamedValue named{as_nonempty_string(entry.required("name"), entry.where("name")),
                      as_string(entry.required("value"), entry.where("value"))};
+    if (parameters && types) {
+      if (const json* type = entry.optional("type")) {
+        std::string text = as_nonempty_string(*type, entry.where("type"));
+        if (text != "string" && text != "integer" && text != "number" && text != "boolean" &&
+            text != "json") {
+          fail(entry.where("type"), "must be string, integer, number, boolean or json");
+        }
+        (*types)[named.name] = std::move(text);
+      }
+    }
     entry.refuse_unknown();
     if (parameters ? !flow::is_identifier(named.name) : !flow::is_env_name(named.name)) {
       fail(entry.where("name"), parameters ? "must be a parameter name ([a-z][a-z0-9_]*)"
@@ -197,7 +209,7 @@ TaskSpec task_spec_from_json(std::string_view text) {
   }
   if (const json* env = reader.optional("env")) spec.env = as_named_values(*env, "env", false);
   if (const json* parameters = reader.optional("parameters")) {
-    spec.parameters = as_named_values(*parameters, "parameters", true);
+    spec.parameters = as_named_values(*parameters, "parameters", true, &spec.parameterTypes);
   }
   if (const json* cpu = reader.optional("cpu")) {
     if (!cpu->is_number() || !std::isfinite(cpu->get<double>()) || cpu->get<double>() <= 0) {
@@ -258,6 +270,11 @@ std::string task_spec_to_json(const TaskSpec& spec) {
     for (const auto& value : values) list.push_back({{"name", value.name}, {"value", value.value}});
     return list;
   };
+  json parameters = named(spec.parameters);
+  for (auto& entry : parameters) {
+    const auto type = spec.parameterTypes.find(entry["name"].get<std::string>());
+    if (type != spec.parameterTypes.end()) entry["type"] = type->second;
+  }
   json parents = json::array();
   for (const auto& group : spec.parents) {
     json entry = {{"step", group.step}, {"prefix", group.prefix}};
@@ -274,7 +291,7 @@ std::string task_spec_to_json(const TaskSpec& spec) {
                    {"splitPath", spec.splitPath},
                    {"command", spec.command},
                    {"env", named(spec.env)},
-                   {"parameters", named(spec.parameters)},
+                   {"parameters", std::move(parameters)},
                    {"cpu", spec.cpu},
                    {"timeoutSeconds", spec.timeoutSeconds},
                    {"graceSeconds", spec.graceSeconds},
@@ -322,6 +339,8 @@ TaskSpec make_task_spec(const flow::FlowSpec& flow, const flow::FlowGraph& graph
   spec.workingDir = context.workingDir;
   for (const auto& var : settings.env) spec.env.push_back({var.name, var.value});
   spec.parameters = context.parameters;
+  for (const auto& parameter : flow.parameters)
+    spec.parameterTypes[parameter.name] = parameter.type;
   spec.cpu = settings.cpu.value;
   spec.timeoutSeconds = settings.timeoutSeconds;
   spec.graceSeconds = context.graceSeconds;

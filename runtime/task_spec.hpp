@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,9 @@ struct TaskSpec {
   std::optional<std::string> workingDir;  // cwd of the command; the runtime's own when absent
   std::vector<NamedValue> env;
   std::vector<NamedValue> parameters;
+  // each parameter's declared type (string, integer, number, boolean, json), written as the
+  // parameters' "type" and exported as PODFLOW_PARAMETER_TYPES; absent: string
+  std::map<std::string, std::string> parameterTypes;
   double cpu = 1;                        // effective cores, exported as PODFLOW_CPU
   std::int64_t timeoutSeconds = 432000;  // then SIGTERM to the step's process group
   std::int64_t graceSeconds = 10;        // then SIGKILL

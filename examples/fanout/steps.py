@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """The fanout example's steps, written with the podflow Python package (sdk/python): each step is
 a function, artifacts are attributes of `task`, the join gets its parents as `inputs`."""
-from podflow import main, parameters, step
-
-parameters(count=int)
+from podflow import main, step
 
 
 @step

@@ -229,3 +229,22 @@ def test_usage_errors_of_the_entry_point(workspace):
     assert result.returncode == 2 and "no step 'stort' here" in result.stderr
     result = run_steps_file(workspace, "start")
     assert result.returncode == 2 and "PODFLOW_OUTPUTS is not set: run this step through podflow" in result.stderr
+
+
+def test_parameters_typed_by_the_flow_without_a_declaration(workspace):
+    # the runtime exports the flow's declared types (PODFLOW_PARAMETER_TYPES): no parameters(...)
+    workspace.steps("""
+@step
+def start(task):
+    p = task.params
+    assert (p.count, p.alpha, p.debug, p.config, p.who) == (3, 0.5, True, {"layers": [64, 64]}, "ada"), dict(p)
+    task.seen = [type(p[name]).__name__ for name in ("count", "alpha", "debug", "config", "who")]
+
+@step
+def end(task):
+    pass
+""")
+    flow = workspace.flow("flowtypes", "- {name: start, command: [PY, start], next: [end]}\n- {name: end, command: [PY, end]}\n",
+                          parameters=KINDS_PARAMETERS)
+    run_id = workspace.run(flow, "--param", "count=3")
+    assert Run(f"flowtypes/{run_id}", workspace.datastore).data.seen == ["int", "float", "bool", "dict", "str"]

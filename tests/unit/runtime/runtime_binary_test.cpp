@@ -505,8 +505,8 @@ TEST_CASE("parameters, env and the PODFLOW_* variables reach the step") {
   spec["splitPath"] = {4, 2};
   spec["workingDir"] = (scratch / "steps").string();
   spec["env"] = {{{"name", "MODE"}, {"value", "fast"}}};
-  spec["parameters"] = {{{"name", "learning_rate"}, {"value", "0.5"}},
-                        {{"name", "count"}, {"value", "1000"}}};
+  spec["parameters"] = {{{"name", "learning_rate"}, {"value", "0.5"}, {"type", "number"}},
+                        {{"name", "count"}, {"value", "1000"}, {"type", "integer"}}};
   spec["cpu"] = 1.5;
   const auto run = run_runtime(scratch, spec, {"PODFLOW_STRAY=1", "INHERITED=yes"});
   REQUIRE(run.exit_code == 0);
@@ -518,7 +518,8 @@ TEST_CASE("parameters, env and the PODFLOW_* variables reach the step") {
            "PODFLOW_FLOW=demo", "PODFLOW_RUN_ID=1", "PODFLOW_STEP=square",
            "PODFLOW_TASK_ID=square.4.2", "PODFLOW_ATTEMPT=2", "PODFLOW_SPLIT_PATH=4.2",
            "PODFLOW_CPU=1.5", "PODFLOW_PARAM_LEARNING_RATE=0.5", "PODFLOW_PARAM_COUNT=1000",
-           "MODE=fast", "INHERITED=yes", "PODFLOW_INPUTS=" + work + "/inputs",
+           R"(PODFLOW_PARAMETER_TYPES={"count":"integer","learning_rate":"number"})", "MODE=fast",
+           "INHERITED=yes", "PODFLOW_INPUTS=" + work + "/inputs",
            "PODFLOW_OUTPUTS=" + work + "/outputs",
            "PODFLOW_INPUT_TASKS=" + work + "/input-tasks"}) {
     CAPTURE(line);

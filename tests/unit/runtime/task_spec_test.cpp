@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <map>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/task_spec.hpp"
@@ -17,7 +20,7 @@ nlohmann::json full_spec() {
     "task": "join", "attempt": 1, "splitPath": [],
     "command": ["python3", "steps.py", "join"], "workingDir": "/abs/dir",
     "env": [{"name": "MODE", "value": "fast"}],
-    "parameters": [{"name": "count", "value": "1000"}],
+    "parameters": [{"name": "count", "value": "1000", "type": "integer"}, {"name": "label", "value": "x"}],
     "cpu": 0.5, "timeoutSeconds": 60, "graceSeconds": 3, "join": true,
     "parents": [{"step": "square", "prefix": [], "splits": 3, "attempts": {"square.1": 2}}],
     "foreach": {"artifact": "items", "maxNumSplits": 7},
@@ -44,6 +47,8 @@ TEST_CASE("task spec: every field is read") {
   CHECK(spec.workingDir == "/abs/dir");
   CHECK(spec.env.at(0).value == "fast");
   CHECK(spec.parameters.at(0).name == "count");
+  CHECK(spec.parameterTypes == std::map<std::string, std::string>{{"count", "integer"}});
+  CHECK(task_spec_from_json(task_spec_to_json(spec)).parameterTypes == spec.parameterTypes);
   CHECK(spec.cpu == doctest::Approx(0.5));
   CHECK(spec.timeoutSeconds == 60);
   CHECK(spec.graceSeconds == 3);
@@ -111,6 +116,10 @@ TEST_CASE("task spec: malformed and unknown fields are refused by name") {
   spec = full_spec();
   spec["attempt"] = -1;
   check_refused(spec, "field 'attempt' must be a non-negative integer");
+  spec = full_spec();
+  spec["parameters"][0]["type"] = "float";
+  check_refused(spec,
+                "field 'parameters[0].type' must be string, integer, number, boolean or json");
   spec = full_spec();
   spec["cpu"] = "2";
   check_refused(spec, "field 'cpu' must be a positive number");

@@ -1,6 +1,7 @@
 """Flow parameters, typed as the flow declares them. The step contract passes every parameter as
-text (PODFLOW_PARAM_<NAME>); a steps file names each one's type once with `parameters(...)`,
-using the flow document's type names or the Python types, and reads typed values."""
+text (PODFLOW_PARAM_<NAME>) and the declared types as JSON (PODFLOW_PARAMETER_TYPES); values read
+as those types. `parameters(...)` in a steps file declares or overrides a type (the flow
+document's type names or the Python types), e.g. for a runtime that does not export the types."""
 from __future__ import annotations
 
 import json
@@ -60,7 +61,8 @@ def flow_type(kind: TypeName) -> str:
 
 def parameters(**types: TypeName) -> None:
     """Declares parameter types as the flow document does: parameters(count=int, alpha="number").
-    A parameter not declared reads as a str (the flow's default type, string)."""
+    Without it a parameter reads as the flow declares it (PODFLOW_PARAMETER_TYPES), else as a str
+    (the flow's default type, string)."""
     for name, kind in types.items():
         _declared[name] = flow_type(kind)
 
@@ -75,6 +77,17 @@ class Parameters(Mapping[str, Any]):
     def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
         self._raw = {key[len("PODFLOW_PARAM_"):].lower(): value
                      for key, value in environ.items() if key.startswith("PODFLOW_PARAM_")}
+        self._flow_types: Dict[str, str] = {}
+        text = environ.get("PODFLOW_PARAMETER_TYPES")
+        if text:
+            try:
+                types = json.loads(text)
+            except ValueError as error:
+                raise ParameterError(f"PODFLOW_PARAMETER_TYPES is not JSON ({error}): {text[:80]!r}") from None
+            if not isinstance(types, dict) or not all(
+                    isinstance(kind, str) and kind in _PARSERS for kind in types.values()):
+                raise ParameterError(f"PODFLOW_PARAMETER_TYPES is not a map of parameter types: {text[:80]!r}")
+            self._flow_types = types
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._raw:
@@ -82,13 +95,14 @@ class Parameters(Mapping[str, Any]):
             raise ParameterError(
                 f"no parameter '{name}' in this run ({_variable(name)} is not set); the run's "
                 f"parameters: {known}; add it to the flow's spec.parameters")
-        kind = _declared.get(name, "string")
+        kind = _declared.get(name) or self._flow_types.get(name, "string")
         text = self._raw[name]
         try:
             return _PARSERS[kind](text)
         except ValueError as error:
+            where = "in this steps file" if name in _declared else "by the flow"
             raise ParameterError(
-                f"parameter '{name}' is declared {kind} in this steps file but its value "
+                f"parameter '{name}' is declared {kind} {where} but its value "
                 f"{text[:80]!r} is not one ({error}); declare the type the flow declares") from None
 
     def __getattr__(self, name: str) -> Any:
