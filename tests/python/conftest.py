@@ -19,6 +19,24 @@ PODFLOW = os.environ.get("PODFLOW") or str(REPO / "build" / "bin" / "podflow")
 BIN = Path(os.environ.get("PODFLOW_BIN") or Path(PODFLOW).parent)
 
 
+# start (a foreach over `items`) -> square -> join -> end, each step `PY <name>` of steps.py
+FOREACH_FLOW = """\
+- name: start
+  command: [PY, start]
+  foreach: items
+  next: [square]
+- name: square
+  command: [PY, square]
+  next: [join]
+- name: join
+  join: true
+  command: [PY, join]
+  next: [end]
+- name: end
+  command: [PY, end]
+"""
+
+
 class Workspace:
     """A directory holding a flow, its steps.py and a datastore; runs use this venv's python."""
 

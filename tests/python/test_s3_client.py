@@ -7,23 +7,9 @@ import uuid
 import boto3
 import pytest
 
+from conftest import FOREACH_FLOW as FLOW
 from podflow import Flow, IntegrityError, NotFound, Run, flows
 
-FLOW = """\
-- name: start
-  command: [PY, start]
-  foreach: items
-  next: [square]
-- name: square
-  command: [PY, square]
-  next: [join]
-- name: join
-  join: true
-  command: [PY, join]
-  next: [end]
-- name: end
-  command: [PY, end]
-"""
 STEPS = """
 import numpy
 
