@@ -80,7 +80,6 @@ table inet $(realnode_nft_table) {
 	}
 }
 EOF
-	echo "$(realnode_nft_table)" >"$D/realnode/nft-table"
 	root=$(realnode_cgroup_root)
 	echo "$root" >"$D/realnode/cgroup-root"
 	for c in "${REALNODE_CGROUP_HIERARCHIES[@]}"; do
@@ -400,7 +399,7 @@ realnode_machine_down() {
 	fi
 	if [ -f "$D/realnode/nft-tables-before" ]; then
 		realnode_firewall_down || ok=1
-		rm -f "$D/realnode/nft-tables-before" "$D/realnode/nft-table"
+		rm -f "$D/realnode/nft-tables-before"
 	fi
 	if [ -f "$D/realnode/sysctl-before" ]; then
 		while IFS= read -r c; do sysctl -q -w "$c" >/dev/null || ok=1; done <"$D/realnode/sysctl-before"

@@ -7,6 +7,7 @@ go to the real node (operator_harness, PODFLOW_TEST_NODE=real).
 
     tests/cluster/up && source /tmp/podflow-cluster/env && python3 tests/realnode/test_realnode.py [test]
 """
+import functools
 import json
 import os
 import subprocess
@@ -20,9 +21,14 @@ from operator_harness import OperatorTest, PodWatch, cluster_env, expect, flow_d
 MiB = 1024 * 1024
 
 
+@functools.lru_cache(maxsize=None)
+def cluster_settings():
+    return cluster_env()
+
+
 def cluster(name, default):
     """A setting of the running cluster (its env file), e.g. PODFLOW_REGISTRY."""
-    return cluster_env().get(name) or default
+    return cluster_settings().get(name) or default
 
 
 def task_status(t, name):
