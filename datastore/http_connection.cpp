@@ -17,6 +17,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "datastore/trusted_certificates.hpp"
+
 namespace podflow::datastore {
 namespace {
 
@@ -243,10 +245,17 @@ class HttpConnection {
     ERR_clear_error();
     if (SSL_connect(ssl_) != 1) {
       const long verify = SSL_get_verify_result(ssl_);
-      throw HttpConnectionError("TLS handshake with " + host + " failed: " +
-                                (verify != X509_V_OK ? std::string("certificate verify failed: ") +
-                                                           X509_verify_cert_error_string(verify)
-                                                     : openssl_errors()));
+      const auto* trusted =
+          static_cast<const std::string*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl_)));
+      throw HttpConnectionError(
+          "TLS handshake with " + host + " failed: " +
+          (verify != X509_V_OK
+               ? std::string("certificate verify failed: ") +
+                     X509_verify_cert_error_string(verify) +
+                     (trusted ? " (trusting the authorities of " + *trusted +
+                                    "; name another bundle with AWS_CA_BUNDLE or SSL_CERT_FILE)"
+                              : "")
+               : openssl_errors()));
     }
   }
 
@@ -459,11 +468,21 @@ class HttpConnection {
 
 HttpConnectionPool::HttpConnectionPool(HttpEndpoint endpoint) : endpoint_(std::move(endpoint)) {
   if (!endpoint_.tls) return;
+  // No openssl.cnf: podflow uses none of its settings, and the static podflow-runtime would
+  // otherwise read the one of whatever image it runs in, written for another OpenSSL.
+  OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
   tls_context_ = SSL_CTX_new(TLS_client_method());
   if (tls_context_ == nullptr) throw std::runtime_error("TLS: " + openssl_errors());
   SSL_CTX_set_min_proto_version(tls_context_, TLS1_2_VERSION);
   SSL_CTX_set_verify(tls_context_, SSL_VERIFY_PEER, nullptr);
-  SSL_CTX_set_default_verify_paths(tls_context_);
+  try {
+    trust_source_ = trust_default_certificates(tls_context_);
+  } catch (...) {
+    SSL_CTX_free(tls_context_);
+    throw;
+  }
+  if (!endpoint_.ca_bundle.empty()) trust_source_ += " and AWS_CA_BUNDLE=" + endpoint_.ca_bundle;
+  SSL_CTX_set_app_data(tls_context_, &trust_source_);
   if (!endpoint_.ca_bundle.empty() &&
       SSL_CTX_load_verify_locations(tls_context_, endpoint_.ca_bundle.c_str(), nullptr) != 1) {
     const std::string detail = openssl_errors();

@@ -80,6 +80,7 @@ class HttpConnectionPool {
 
   HttpEndpoint endpoint_;
   SSL_CTX* tls_context_ = nullptr;
+  std::string trust_source_;  // which CA certificates it trusts, for verify errors
   std::mutex mutex_;
   std::vector<std::unique_ptr<HttpConnection>> idle_;
 };

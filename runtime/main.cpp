@@ -1,6 +1,7 @@
 // podflow-runtime: runs ONE task attempt (docs/step-contract.md).
 //
 //   podflow-runtime [--task FILE] [--result FILE] [--parent-pid PID]
+//   podflow-runtime --install DIR
 //
 // The task spec is the JSON in FILE, else in $PODFLOW_TASK. The result goes to --result FILE,
 // else $PODFLOW_RESULT_PATH, else /dev/termination-log when it is writable (in a Kubernetes pod).
@@ -9,9 +10,15 @@
 // is already gone, or dies later, even by SIGKILL, the runtime stops the step exactly as on
 // SIGTERM (grace period, then SIGKILL, every descendant killed, task reported `killed`). The
 // runtime is a child subreaper, so no process the step starts (even with setsid) outlives it.
+// --install DIR copies this executable to DIR/podflow-runtime and exits: the init container of
+// every task pod does it into an emptyDir, from which the step's container (any image) runs it
+// (docs/kubernetes.md, "Step images"). The binary is static, so it needs nothing of that image.
 // Exit code: 0 the task succeeded, 1 it did not, 2 the command line or the task spec is wrong.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +36,10 @@
 #include "runtime/task_runner.hpp"
 #include "runtime/task_spec.hpp"
 #include "runtime/termination_signals.hpp"
+
+#ifdef PODFLOW_STATIC_RUNTIME
+extern "C" int __nss_configure_lookup(const char* database, const char* services);
+#endif
 
 namespace {
 
@@ -74,6 +85,48 @@ std::optional<std::string> read_task_text(const std::string& task_file) {
   return std::nullopt;
 }
 
+// Copies /proc/self/exe to directory/podflow-runtime (mode 0555), under a temporary name first
+// so that the step never finds half a file. Returns the exit code.
+int install_into(const std::string& directory) {
+  const std::string target = directory + "/podflow-runtime";
+  const std::string temporary = target + ".partial";
+  auto failed = [&](const std::string& what) {
+    std::cerr << "podflow-runtime: cannot install into " << directory << ": " << what << ": "
+              << std::strerror(errno) << "\n";
+    ::unlink(temporary.c_str());
+    return 1;
+  };
+  const int source = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (source < 0) return failed("open /proc/self/exe");
+  struct stat status {};
+  if (::fstat(source, &status) != 0) return failed("stat /proc/self/exe");
+  const int copy = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0700);
+  if (copy < 0) return failed("create " + temporary);
+  off_t offset = 0;
+  while (offset < status.st_size) {
+    const ssize_t sent = ::sendfile(copy, source, &offset, status.st_size - offset);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return failed("copy to " + temporary);
+  }
+  if (::fchmod(copy, 0555) != 0) return failed("chmod " + temporary);
+  if (::close(copy) != 0) return failed("write " + temporary);
+  ::close(source);
+  if (::rename(temporary.c_str(), target.c_str()) != 0) return failed("rename to " + target);
+  std::cout << "podflow-runtime: installed " << target << " (" << status.st_size << " bytes)\n";
+  return 0;
+}
+
+// A static glibc would load the NSS modules an image's /etc/nsswitch.conf names (mdns, sss,
+// ...) with dlopen, from that image's libc: a crash waiting to happen. Host and user lookups use
+// the modules built into the binary only.
+void use_builtin_name_services() {
+#ifdef PODFLOW_STATIC_RUNTIME
+  __nss_configure_lookup("hosts", "files dns");
+  __nss_configure_lookup("passwd", "files");
+  __nss_configure_lookup("group", "files");
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,6 +136,7 @@ int main(int argc, char** argv) {
   CLI::App app{"podflow-runtime: runs one task of a flow (see docs/step-contract.md)"};
   std::string task_file;
   std::string result_file;
+  std::string install_directory;
   pid_t parent_pid = 0;
   app.add_option("--task", task_file, "The task spec (JSON); default: $PODFLOW_TASK");
   app.add_option("--parent-pid", parent_pid,
@@ -91,6 +145,10 @@ int main(int argc, char** argv) {
   app.add_option("--result", result_file,
                  "Where to write the result (JSON); default: $PODFLOW_RESULT_PATH, else "
                  "/dev/termination-log if writable");
+  app.add_option("--install", install_directory,
+                 "Copy this executable to DIR/podflow-runtime and exit (a task pod's init "
+                 "container)")
+      ->check(CLI::ExistingDirectory);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -99,6 +157,8 @@ int main(int argc, char** argv) {
     app.exit(error);
     return 2;
   }
+  if (!install_directory.empty()) return install_into(install_directory);
+  use_builtin_name_services();
   const auto destination = result_destination(result_file);
 
   if (parent_pid > 0) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +127,37 @@ struct StartFailure {
   int error = 0;
 };
 
+// Why exec failed, in the terms of the step's image: most often the image lacks the program.
+std::string start_failure_text(const StepCommand& command, const std::string& program, int error) {
+  const std::string& name = command.argv.front();
+  const std::string where = command.image.empty() ? "" : " in the image '" + command.image + "'";
+  std::string path = "/usr/local/bin:/usr/bin:/bin";
+  for (const auto& entry : command.environment) {
+    if (entry.starts_with("PATH=")) path = entry.substr(5);
+  }
+  const std::string fix = command.image.empty() ? "install it" : "use an image that has it";
+  std::string text = "cannot run the step's program '" + name + "'" + where + ": ";
+  struct stat status {};
+  const bool exists = ::stat(program.c_str(), &status) == 0;
+  if (error == ENOENT && !exists && name.find('/') == std::string::npos) {
+    return text + "it is not on PATH (" + path + "); " + fix + ", or name it by its full path";
+  }
+  if (error == ENOENT && !exists) return text + "there is no such file; " + fix;
+  if (error == ENOENT) {
+    return text + program +
+           " exists, but the interpreter it needs (its #! line, or the dynamic loader of its "
+           "libc) is not there; " +
+           fix;
+  }
+  if (error == ENOEXEC) {
+    return text + program +
+           " is not a program this node can run (another architecture, or a script without a #! "
+           "line)";
+  }
+  if (error == EACCES) return text + program + " is not executable by the step's user";
+  return text + std::strerror(error);
+}
+
 }  // namespace
 
 bool become_subreaper() {
@@ -236,11 +268,10 @@ StepOutcome run_step(const StepCommand& command, TerminationSignals& signals) {
   ::close(start_pipe[0]);
   if (got == static_cast<ssize_t>(sizeof failure)) {
     outcome.ending = StepEnding::could_not_start;
-    outcome.start_error =
-        failure.stage == 1
-            ? "cannot change to working directory " + working_directory + ": " +
-                  std::strerror(failure.error)
-            : "cannot run '" + command.argv.front() + "': " + std::strerror(failure.error);
+    outcome.start_error = failure.stage == 1
+                              ? "cannot change to working directory " + working_directory + ": " +
+                                    std::strerror(failure.error)
+                              : start_failure_text(command, program, failure.error);
   }
   ::fcntl(out.pipe, F_SETFL, O_NONBLOCK);
   ::fcntl(err.pipe, F_SETFL, O_NONBLOCK);

@@ -27,6 +27,7 @@ struct StepCommand {
   std::filesystem::path process_group_file;  // receives the step's process group id
   std::chrono::seconds timeout{432000};
   std::chrono::seconds grace{10};
+  std::string image;  // the container image it runs in, named when the program is missing there
 };
 
 enum class StepEnding {

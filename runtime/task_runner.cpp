@@ -148,6 +148,8 @@ class TaskAttempt {
     command.process_group_file = work_dir_ / "step.pgid";
     command.timeout = std::chrono::seconds(spec_.timeoutSeconds);
     command.grace = std::chrono::seconds(spec_.graceSeconds);
+    // Set by the operator's pod (docs/api.md): names the image when its program is missing.
+    if (const char* image = std::getenv("PODFLOW_STEP_IMAGE")) command.image = image;
     return run_step(command, signals_);
   }
 

@@ -475,12 +475,39 @@ TEST_CASE("a command that cannot start, and outputs that cannot be stored") {
   ScratchDirectory scratch;
   auto spec = task_spec(scratch, "start", "start", "");
   spec["command"] = {"no-such-program-podflow", "x"};
-  auto run = run_runtime(scratch, spec);
+  auto run = run_runtime(scratch, spec, {"PATH=/nonexistent/bin:/bin"});
   CHECK(run.exit_code == 1);
-  CHECK(run.result["reason"] == "cannot run 'no-such-program-podflow': No such file or directory");
+  const std::string missing =
+      "cannot run the step's program 'no-such-program-podflow': it is not on PATH "
+      "(/nonexistent/bin:/bin); install it, or name it by its full path";
+  CHECK(run.result["reason"] == missing);
   CHECK(run.result["exitCode"] == 127);
-  CHECK(run.result["stderrTail"] ==
-        "podflow-runtime: cannot run 'no-such-program-podflow': No such file or directory\n");
+  CHECK(run.result["stderrTail"] == "podflow-runtime: " + missing + "\n");
+  // In a pod the operator names the image (PODFLOW_STEP_IMAGE), and the fix is another image.
+  run = run_runtime(scratch, spec, {"PATH=/bin", "PODFLOW_STEP_IMAGE=registry.test/busybox:1"});
+  CHECK(run.result["reason"] ==
+        "cannot run the step's program 'no-such-program-podflow' in the image "
+        "'registry.test/busybox:1': it is not on PATH (/bin); use an image that has it, or name "
+        "it by its full path");
+  spec["command"] = {"/opt/no-such-dir/program", "x"};
+  run = run_runtime(scratch, spec);
+  CHECK(run.result["reason"] ==
+        "cannot run the step's program '/opt/no-such-dir/program': there is no such file; "
+        "install it");
+  // A script whose interpreter is missing: ENOENT from exec, though the file exists.
+  const auto script = scratch / "needs-missing-interpreter";
+  {
+    std::ofstream file(script);
+    file << "#!/nonexistent/interpreter\n";
+  }
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  spec["command"] = {script.string()};
+  run = run_runtime(scratch, spec);
+  CHECK(run.result["reason"] ==
+        "cannot run the step's program '" + script.string() + "': " + script.string() +
+            " exists, but the interpreter it needs (its #! line, or the dynamic loader of its "
+            "libc) is not there; install it");
+  spec["command"] = {"no-such-program-podflow", "x"};
 
   spec = task_spec(scratch, "start", "start", "true");
   spec["workingDir"] = (scratch / "missing-dir").string();

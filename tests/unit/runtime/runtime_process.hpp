@@ -38,7 +38,7 @@ struct RuntimeRun {
 class RuntimeProcess {
  public:
   // Starts podflow-runtime --task <spec file> --result <result file>, with `extra_environment`
-  // ("NAME=value") added to this process's environment.
+  // ("NAME=value") added to (or replacing the same name in) this process's environment.
   RuntimeProcess(const ScratchDirectory& scratch, const std::string& spec_text,
                  const std::vector<std::string>& extra_environment = {}) {
     static int counter = 0;
@@ -50,8 +50,15 @@ class RuntimeProcess {
     write_file(spec_, spec_text);
 
     std::vector<std::string> environment;
+    auto overridden = [&](std::string_view entry) {
+      for (const auto& extra : extra_environment) {
+        const auto name = extra.substr(0, extra.find('=') + 1);
+        if (entry.starts_with(name)) return true;
+      }
+      return false;
+    };
     for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string_view(*entry).starts_with("PODFLOW_")) continue;
+      if (std::string_view(*entry).starts_with("PODFLOW_") || overridden(*entry)) continue;
       environment.emplace_back(*entry);
     }
     environment.insert(environment.end(), extra_environment.begin(), extra_environment.end());
