@@ -1,17 +1,14 @@
 # syntax=docker/dockerfile:1
-# podflow's image: podflow (CLI), podflow-runtime (what every task pod runs), podflow-operator,
-# and the bigsum example, in /usr/local/bin, running as uid 65532.
+# podflow's image: podflow-operator, podflow-runtime (static; every task pod's init container
+# copies it into the pod, whatever the step's image), the podflow CLI and the bigsum example, in
+# /usr/local/bin, running as uid 65532. No shell, no package manager: the root holds the binaries,
+# the shared libraries the operator and the CLI load (found with ldd), the dynamic loader, the CA
+# bundle and passwd/group entries, nothing else (docs/kubernetes.md, "The image").
 #
-#   docker build -t registry.example.com/podflow/podflow:0.1.0 .                 # the image
-#   docker build --target base -t registry.example.com/podflow/podflow:0.1.0-base .
+#   docker build -t registry.example.com/podflow/podflow:0.1.0 .
 #
-# Targets: `build` (toolchain + compile), `base` (runtime libraries and the binaries, apt still
-# there: build your step images FROM it), and the default last stage (base without apt/dpkg: the
-# operator's image and the default task image). See docs/kubernetes.md.
-# Pin the base images by digest for reproducible builds, e.g.
-#   --build-arg DEBIAN=debian:bookworm@sha256:... --build-arg DEBIAN_SLIM=debian:bookworm-slim@sha256:...
+# Pin the base image by digest for reproducible builds: --build-arg DEBIAN=debian:bookworm@sha256:...
 ARG DEBIAN=debian:bookworm
-ARG DEBIAN_SLIM=debian:bookworm-slim
 
 FROM ${DEBIAN} AS build
 # the toolchain and -dev packages, exactly as developers get them
@@ -27,31 +24,29 @@ ARG BUILD_JOBS=2
 RUN cmake -S . -B /out -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" -DPODFLOW_CLUSTER_TESTS=OFF \
  && cmake --build /out -j "${BUILD_JOBS}" --target podflow podflow-runtime podflow-operator bigsum \
  && strip /out/bin/podflow /out/bin/podflow-runtime /out/bin/podflow-operator /out/bin/bigsum
+# The image's root, assembled here: each binary with the libraries ldd names (at the same paths,
+# so the loader's default search finds them), the CA bundle, and the two users.
+RUN set -eu; root=/rootfs; \
+    mkdir -p $root/usr/local/bin $root/etc/ssl/certs $root/tmp $root/home/podflow; \
+    cp /out/bin/podflow /out/bin/podflow-runtime /out/bin/podflow-operator /out/bin/bigsum $root/usr/local/bin/; \
+    for binary in $root/usr/local/bin/*; do \
+      ldd "$binary" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'; \
+    done | sort -u | while read -r library; do \
+      mkdir -p "$root$(dirname "$library")"; cp -L "$library" "$root$library"; \
+    done; \
+    cp /etc/ssl/certs/ca-certificates.crt $root/etc/ssl/certs/; \
+    printf 'root:x:0:0:root:/root:/sbin/nologin\npodflow:x:65532:65532:podflow:/home/podflow:/sbin/nologin\n' >$root/etc/passwd; \
+    printf 'root:x:0:\npodflow:x:65532:\n' >$root/etc/group; \
+    chmod 1777 $root/tmp; chown 65532:65532 $root/home/podflow; \
+    # fail the build if the root misses a library: every binary runs from it alone
+    for b in podflow podflow-operator podflow-runtime; do chroot $root /usr/local/bin/$b --help >/dev/null; done; \
+    status=0; chroot $root /usr/local/bin/bigsum 2>/dev/null || status=$?; test $status = 2  # its usage
 
-FROM ${DEBIAN_SLIM} AS base
-# only the shared libraries the binaries link (ldd): cpprestsdk (brings libssl3, zlib, brotli),
-# yaml-cpp; ca-certificates for HTTPS to S3 and the API server
-RUN apt-get update -qq \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libcpprest2.10 libyaml-cpp0.7 libssl3 ca-certificates \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
-COPY --from=build /out/bin/podflow /out/bin/podflow-runtime /out/bin/podflow-operator /out/bin/bigsum /usr/local/bin/
-# fail the build if a library is missing
-RUN for b in podflow podflow-runtime podflow-operator bigsum; do \
-      ! ldd /usr/local/bin/$b | grep 'not found' || exit 1; done \
- && podflow-operator --help >/dev/null && podflow-runtime --help >/dev/null
-RUN groupadd --gid 65532 podflow && useradd --uid 65532 --gid 65532 --home-dir /home/podflow --create-home --shell /usr/sbin/nologin podflow
+FROM scratch
+COPY --from=build /rootfs/ /
+ENV PATH=/usr/local/bin
 USER 65532:65532
 WORKDIR /home/podflow
-CMD ["podflow-operator", "--help"]
-
-FROM base AS final
-USER 0
-# no package manager left usable in the image that runs (step images build FROM the base target);
-# /var/lib/dpkg/status stays, so image scanners still see the installed packages
-RUN dpkg --purge --force-remove-essential --force-depends --force-remove-protected apt \
- && rm -f /usr/bin/dpkg /usr/bin/dpkg-* /usr/sbin/dpkg-* /usr/bin/apt*
-USER 65532:65532
 LABEL org.opencontainers.image.title="podflow" \
       org.opencontainers.image.description="podflow-operator, podflow-runtime and the podflow CLI"
 CMD ["podflow-operator", "--help"]

@@ -101,9 +101,18 @@ void add_flags(CLI::App& app, Options& options) {
                  "image of steps whose flow names none")
       ->envname("PODFLOW_DEFAULT_IMAGE")
       ->default_val("podflow/podflow:latest");
+  app.add_option("--runtime-image", options.settings.pod.runtime_image,
+                 "image whose podflow-runtime an init container copies into every task pod, "
+                 "so that a step's image needs nothing of podflow (the chart sets its own "
+                 "image); empty: step images must have --runtime-command on their PATH")
+      ->envname("PODFLOW_RUNTIME_IMAGE");
   app.add_option("--runtime-command", options.settings.pod.runtime_command,
-                 "the program each task pod runs")
+                 "podflow-runtime in the --runtime-image (run with --install by the init "
+                 "container), or, without --runtime-image, the program each task pod runs")
       ->default_val("podflow-runtime");
+  app.add_flag("--read-only-root-filesystem", options.settings.pod.read_only_root_filesystem,
+               "task pods' containers get a read-only root filesystem (readOnlyRootFilesystem); "
+               "/tmp is then an emptyDir");
   app.add_option("--run-as-user", options.settings.pod.run_as_user,
                  "uid (and gid) of task pods' processes")
       ->default_val(65532);

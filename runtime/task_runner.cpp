@@ -204,7 +204,9 @@ class TaskAttempt {
 
     switch (outcome.ending) {
       case StepEnding::could_not_start:
+        // The image (or machine) lacks the program or the directory: another attempt would too.
         result.reason = outcome.start_error;
+        result.retryable = false;
         return;
       case StepEnding::timed_out:
         result.reason = "timed out after " + std::to_string(spec_.timeoutSeconds) + " s";

@@ -273,7 +273,8 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
   json annotations = fields.string_map("spec.annotations");
   if (!annotations.empty()) metadata["annotations"] = std::move(annotations);
 
-  json env = json::array({env_var("PODFLOW_TASK", task_json)});
+  json env =
+      json::array({env_var("PODFLOW_TASK", task_json), env_var("PODFLOW_STEP_IMAGE", image)});
   json volume_mounts = json::array({{{"name", kWorkVolume}, {"mountPath", settings.work_dir}}});
   json volumes = json::array({{{"name", kWorkVolume}, {"emptyDir", json::object()}}});
   if (!settings.s3_endpoint.empty())
@@ -296,17 +297,45 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
     env.push_back(env_var(variable, value));
   }
 
+  // Pod Security "restricted", for both containers.
+  json container_security = {{"allowPrivilegeEscalation", false},
+                             {"capabilities", {{"drop", json::array({"ALL"})}}}};
+  if (settings.read_only_root_filesystem) {
+    container_security["readOnlyRootFilesystem"] = true;
+    volume_mounts.push_back({{"name", kTmpVolume}, {"mountPath", "/tmp"}});
+    volumes.push_back({{"name", kTmpVolume}, {"emptyDir", json::object()}});
+  }
+  const json container_resources = resources(fields, settings);
+  std::string runtime_program = settings.runtime_command;
+  json init_containers = json::array();
+  if (!settings.runtime_image.empty()) {
+    runtime_program = std::string(kRuntimeDir) + "/podflow-runtime";
+    volume_mounts.push_back(
+        {{"name", kRuntimeVolume}, {"mountPath", kRuntimeDir}, {"readOnly", true}});
+    volumes.push_back({{"name", kRuntimeVolume}, {"emptyDir", json::object()}});
+    // The step's resources: the pod's effective request (the larger of the two) and its QoS
+    // class stay what the step asked for.
+    init_containers.push_back({
+        {"name", kRuntimeContainerName},
+        {"image", settings.runtime_image},
+        {"command", json::array({settings.runtime_command, "--install", kRuntimeDir})},
+        {"resources", container_resources},
+        {"volumeMounts", json::array({{{"name", kRuntimeVolume}, {"mountPath", kRuntimeDir}}})},
+        {"terminationMessagePolicy", "FallbackToLogsOnError"},
+        {"securityContext", container_security},
+    });
+  }
+
   json container = {
       {"name", kContainerName},
       {"image", image},
-      {"command", json::array({settings.runtime_command})},
+      {"command", json::array({runtime_program})},
       {"env", std::move(env)},
-      {"resources", resources(fields, settings)},
+      {"resources", container_resources},
       {"volumeMounts", std::move(volume_mounts)},
       {"terminationMessagePath", "/dev/termination-log"},
       {"terminationMessagePolicy", "File"},
-      {"securityContext",
-       {{"allowPrivilegeEscalation", false}, {"capabilities", {{"drop", json::array({"ALL"})}}}}},
+      {"securityContext", container_security},
   };
   const std::vector<std::string> secrets = string_list(fields, "spec.secrets");
   if (!secrets.empty()) {
@@ -327,6 +356,7 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
       {"containers", json::array({std::move(container)})},
       {"volumes", std::move(volumes)},
   };
+  if (!init_containers.empty()) spec["initContainers"] = std::move(init_containers);
   if (timeout) spec["activeDeadlineSeconds"] = *timeout;
   // A step does not talk to the API server unless its flow gives it an account to do so.
   if (service_account.empty()) {

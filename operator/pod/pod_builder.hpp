@@ -14,6 +14,10 @@ namespace podflow::pod {
 
 // The operator's configuration (its flags) that shapes every pod.
 struct PodSettings {
+  // With runtime_image set, an init container of that image runs `runtime_command --install`
+  // into an emptyDir, and the step's container (any image) runs the copy, kRuntimeDir/
+  // podflow-runtime. Without it, the step's image must have runtime_command on its PATH.
+  std::string runtime_image;
   std::string runtime_command = "podflow-runtime";
   std::string work_dir = "/podflow/work";  // the emptyDir mount; the runtime's workDir
   std::string s3_endpoint;                 // -> PODFLOW_S3_ENDPOINT when set
@@ -21,10 +25,16 @@ struct PodSettings {
   std::string s3_credentials_secret;  // mounted at kS3CredentialsDir, PODFLOW_S3_CREDENTIALS_DIR
   std::vector<std::pair<std::string, std::string>> extra_env;  // operator-wide (CA bundle, ...)
   bool cpu_limits = false;  // Guaranteed QoS: cpu limit = request
+  // readOnlyRootFilesystem on every container; /tmp is then an emptyDir, writable
+  bool read_only_root_filesystem = false;
   std::int64_t run_as_user = 65532;
 };
 
 inline constexpr const char* kContainerName = "step";
+inline constexpr const char* kRuntimeContainerName = "podflow-runtime";  // the init container
+inline constexpr const char* kRuntimeVolume = "podflow-runtime";
+inline constexpr const char* kRuntimeDir = "/podflow/bin";  // read-only in the step's container
+inline constexpr const char* kTmpVolume = "tmp";
 inline constexpr const char* kWorkVolume = "work";
 inline constexpr const char* kS3CredentialsVolume = "s3-credentials";
 inline constexpr const char* kS3CredentialsDir = "/var/run/podflow/s3";

@@ -86,6 +86,25 @@ const json* step_container_status(const json& pod) {
   return &statuses->front();
 }
 
+// The init container that copies podflow-runtime into the pod (PodSettings::runtime_image).
+const json* runtime_install_status(const json& pod) {
+  const json* statuses = at(pod, {"status", "initContainerStatuses"});
+  if (!statuses || !statuses->is_array()) return nullptr;
+  for (const auto& status : *statuses) {
+    if (text_at(status, {"name"}) == kRuntimeContainerName) return &status;
+  }
+  return nullptr;
+}
+
+std::string runtime_image_of(const json& pod) {
+  const json* containers = at(pod, {"spec", "initContainers"});
+  if (!containers || !containers->is_array()) return "";
+  for (const auto& container : *containers) {
+    if (text_at(container, {"name"}) == kRuntimeContainerName) return text_at(container, {"image"});
+  }
+  return "";
+}
+
 const json* condition(const json& pod, std::string_view type) {
   const json* conditions = at(pod, {"status", "conditions"});
   if (!conditions || !conditions->is_array()) return nullptr;
@@ -251,6 +270,22 @@ PodOutcome pending(const json& pod, const json& task, const json* container) {
   const std::string kubelet = bounded(
       container ? text_at(*container, {"state", "waiting", "message"}) : "", kMaxQuotedBytes);
   const std::string image = image_of(pod, task);
+  if (const json* install = runtime_install_status(pod)) {
+    const std::string install_waiting = text_at(*install, {"state", "waiting", "reason"});
+    if (install_waiting == "ImagePullBackOff" || install_waiting == "ErrImagePull" ||
+        install_waiting == "ErrImageNeverPull" || install_waiting == "InvalidImageName") {
+      const std::string detail =
+          bounded(text_at(*install, {"state", "waiting", "message"}), kMaxQuotedBytes);
+      outcome.reason = install_waiting;
+      outcome.message = "cannot pull podflow's runtime image '" + runtime_image_of(pod) +
+                        "' (the operator's --runtime-image, which puts podflow-runtime into "
+                        "every task pod)" +
+                        (detail.empty() ? "" : ": " + detail) +
+                        "; fix --runtime-image (the chart's operator.runtimeImage), or give the "
+                        "namespace's service account an imagePullSecret for its registry";
+      return outcome;
+    }
+  }
   if (waiting == "ImagePullBackOff" || waiting == "ErrImagePull" ||
       waiting == "ErrImageNeverPull") {
     outcome.reason = waiting;
@@ -351,7 +386,9 @@ PodOutcome failed(const json& pod, const json& task, const json* container) {
     outcome.reason = container_reason;
     outcome.message = "the container could not start" + (message.empty() ? "" : ": " + message) +
                       "; the image '" + image_of(pod, task) +
-                      "' must contain podflow-runtime (the operator's --runtime-command)";
+                      "' must contain podflow-runtime (the operator's --runtime-command), or "
+                      "run the operator with --runtime-image (the chart does), which puts it "
+                      "into every pod";
     return outcome;
   }
   if (const auto result = runtime_result(container)) return failed_from_result(*result, pod, task);
@@ -422,6 +459,20 @@ PodOutcome observe_pod(const json& pod, const json& task) {
           "the container's command?" +
           (text.empty() ? std::string(" (the termination message is empty)")
                         : " (the termination message is not a result: '" + text + "')");
+    } else if (const json* install = runtime_install_status(pod);
+               install && integer_at(*install, {"state", "terminated", "exitCode"}).value_or(0)) {
+      // The step never started: copying podflow-runtime into the pod failed.
+      outcome.phase = AttemptPhase::Failed;
+      outcome.reason = "RuntimeInstallFailed";
+      outcome.exit_code = integer_at(*install, {"state", "terminated", "exitCode"});
+      const std::string said =
+          bounded(text_at(*install, {"state", "terminated", "message"}), kMaxQuotedBytes);
+      outcome.message = "the init container that copies podflow-runtime from '" +
+                        runtime_image_of(pod) + "' into the pod failed (exit code " +
+                        std::to_string(*outcome.exit_code) + ")" +
+                        (said.empty() ? std::string() : ": " + sentence(said)) +
+                        " Check that the operator's --runtime-image is podflow's image and "
+                        "--runtime-command its podflow-runtime";
     } else {
       outcome = failed(pod, task, container);
     }

@@ -32,9 +32,15 @@ grep -q -- '- --datastore=s3://b/podflow$' <<<"$m" || fail "datastore flag"
 for f in --s3-endpoint=http://minio:9000 --s3-region=us-east-1 --default-image=podflow/podflow:0.1.0 \
 	--metrics-bind-address=:8080 --health-probe-bind-address=:8081 --flowrun-workers=4 --task-workers=32 \
 	--kube-api-qps=100 --kube-api-burst=200 --run-as-user=65532 --runtime-command=podflow-runtime \
-	--log-format=json --log-level=info; do
+	--log-format=json --log-level=info --runtime-image=podflow/podflow:0.1.0; do
 	grep -q -- "- $f\$" <<<"$m" || fail "flag $f missing"
 done
+grep -q -- '--read-only-root-filesystem' <<<"$m" && fail "--read-only-root-filesystem while off"
+m=$(render --set operator.runtimeImage=reg.example/podflow:9 --set operator.readOnlyRootFilesystem=true)
+grep -q -- '- --runtime-image=reg.example/podflow:9$' <<<"$m" || fail "operator.runtimeImage flag"
+grep -q -- '- --read-only-root-filesystem$' <<<"$m" || fail "operator.readOnlyRootFilesystem flag"
+m=$(render --set operator.injectRuntime=false)
+grep -q -- '--runtime-image' <<<"$m" && fail "--runtime-image with injectRuntime false"
 grep -q 'fieldPath: metadata.name' <<<"$m" && grep -q 'fieldPath: metadata.namespace' <<<"$m" || fail "downward API env"
 m=$(render --set replicas=2 --set 'watchNamespaces={a,b}')
 grep -q -- '- --leader-elect$' <<<"$m" || fail "no --leader-elect with 2 replicas"

@@ -332,7 +332,7 @@ for name, value in [("shell-metacharacters", "$(touch pwned); `id`; rm -rf / &")
 
 # Step programs that fail in every way a program can.
 case("command-not-found", two_steps('[no-such-program-anywhere]'), exit=1,
-     stderr=["cannot run 'no-such-program-anywhere'"])
+     stderr=["cannot run the step's program 'no-such-program-anywhere': it is not on PATH"])
 case("command-exits-3", two_steps("[sh, -c, 'exit 3']"), exit=1, stderr=["exit code 3"])
 case("command-killed-by-signal", two_steps("[sh, -c, 'kill -9 $$']"), exit=1,
      stderr=["killed by signal 9"])

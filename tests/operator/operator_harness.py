@@ -10,9 +10,11 @@ kubeconfig, scoped to the test's own namespace so tests run side by side.
 With PODFLOW_TEST_NODE=real the test's namespace sends every pod to the cluster's real node
 (kubelet, containerd, runc; tests/cluster/realnode.sh): the namespace's node-selector and
 default-tolerations annotations (the API server's PodNodeSelector and PodTolerationRestriction
-admission), podflow's image from the cluster's registry as the tasks' default image, pulled with
-an imagePullSecret on the namespace's default ServiceAccount, and MinIO at the pod network's
-gateway. The same test then proves the same things on a real kubelet.
+admission), Pod Security "restricted" enforced, podflow-runtime put into every task pod by an init
+container of podflow's image (--runtime-image) and a Debian image with python3 and nothing of
+podflow as the tasks' default image, both from the cluster's registry, pulled with an
+imagePullSecret on the namespace's default ServiceAccount, and MinIO at the pod network's gateway.
+The same test then proves the same things on a real kubelet.
 """
 import json
 import os
@@ -103,7 +105,10 @@ class Operator:
         self.probe_port = free_port()
         self.log_path = os.path.join(test.dir, f"{name}.log")
         endpoint = test.env["PODFLOW_S3_ENDPOINT_FOR_PODS" if REAL_NODE else "PODFLOW_S3_ENDPOINT"]
-        image = ["--default-image", test.env["PODFLOW_IMAGE"]] if REAL_NODE else []
+        # On the real node: podflow-runtime comes from podflow's image through the init container,
+        # and steps that name no image run in a Debian image with nothing of podflow.
+        image = ["--runtime-image", test.env["PODFLOW_IMAGE"],
+                 "--default-image", test.env["PODFLOW_TEST_PYTHON_IMAGE"]] if REAL_NODE else []
         self.command = [OPERATOR, "--namespace", test.ns,
                         "--datastore", f"s3://{test.env['PODFLOW_S3_BUCKET']}/{test.ns}",
                         "--s3-endpoint", endpoint, "--s3-region", "us-east-1"] + image + [
@@ -237,6 +242,9 @@ class OperatorTest:
         if self.pin_to_real_node:
             annotations.append("scheduler.alpha.kubernetes.io/node-selector=podflow.dev/node=real")
         self.kubectl("annotate", "namespace", self.ns, *annotations, namespaced=False)
+        # Task pods, init container included, must pass Pod Security "restricted".
+        self.kubectl("label", "namespace", self.ns, "pod-security.kubernetes.io/enforce=restricted",
+                     namespaced=False)
         self.kubectl("create", "secret", "docker-registry", "podflow-registry",
                      f"--docker-server={self.env['PODFLOW_REGISTRY']}",
                      f"--docker-username={self.env['PODFLOW_REGISTRY_USER']}",

@@ -1,7 +1,13 @@
 """Every graph shape of the local runner's tests (tests/local/test_graph_shapes.py) runs as pods on
 the process node with artifacts in MinIO, and ends with the same artifacts as a local run of the
 same flow: the end step's trail (which task ran, which artifacts reached whom) and every artifact's
-sha256, manifest by manifest."""
+sha256, manifest by manifest.
+
+On the real node (PODFLOW_TEST_NODE=real) the steps run in the image the cluster's env file names
+in the variable PODFLOW_TEST_SHAPES_IMAGE names (default: the operator harness's default image, a
+Debian image with python3), none of which holds anything of podflow: podflow-runtime comes from
+the init container. PODFLOW_TEST_SHAPES_OPERATOR_ARGS adds operator flags
+(--read-only-root-filesystem)."""
 import json
 import os
 import subprocess
@@ -17,7 +23,17 @@ TRAIL = os.path.join(SOURCE, "tests", "local", "trail_step.sh")
 PODFLOW = os.path.join(os.environ.get("PODFLOW_BIN", os.path.join(SOURCE, "build", "bin")), "podflow")
 
 
-def flow_yaml(name, steps):
+def step_image(env):
+    """The image the steps name (spec.image), or "" for the operator's default image."""
+    variable = os.environ.get("PODFLOW_TEST_SHAPES_IMAGE", "")
+    if not REAL_NODE or not variable:
+        return ""
+    image = env.get(variable, "")
+    expect(image != "", f"PODFLOW_TEST_SHAPES_IMAGE={variable}: the cluster's env file has no {variable}")
+    return image
+
+
+def flow_yaml(name, steps, image=""):
     # The local test's steps, with the step script by absolute path (a pod on the process node has
     # no flow directory), or, for a container on the real node, the script itself (`sh -c`).
     if REAL_NODE:
@@ -29,7 +45,9 @@ def flow_yaml(name, steps):
     # The real node has 2 cpus for every test running beside this one: small requests, so that the
     # shapes' tasks run at once instead of waiting for cpus (the process node ignores requests).
     defaults = '  defaults:\n    resources: {cpu: "100m", memory: 128}\n' if REAL_NODE else ""
-    return f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n{defaults}  steps:\n{body}"
+    image_line = f"  image: {image}\n" if image else ""
+    return (f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n{image_line}"
+            f"{defaults}  steps:\n{body}")
 
 
 def local_manifests(name, text):
@@ -68,9 +86,10 @@ def s3_manifests(t, name, run_id):
 
 def shapes():
     with OperatorTest("shapes") as t:
-        t.start_operator()
+        t.start_operator(*os.environ.get("PODFLOW_TEST_SHAPES_OPERATOR_ARGS", "").split())
         names = {shape: shape.replace("-", "") for shape in SHAPES}
-        documents = {shape: flow_yaml(names[shape], SHAPES[shape][0]) for shape in SHAPES}
+        image = step_image(t.env)
+        documents = {shape: flow_yaml(names[shape], SHAPES[shape][0], image) for shape in SHAPES}
         for shape, text in documents.items():
             t.apply(text + f"---\napiVersion: podflow.dev/v1alpha1\nkind: FlowRun\nmetadata:\n"
                            f"  name: {names[shape]}\nspec:\n  flowRef: {{name: {names[shape]}}}\n")
@@ -85,6 +104,10 @@ def shapes():
             tasks = t.items("tasks", selector=f"podflow.dev/run={name}")
             expect(len(tasks) == len(local) == run["status"]["tasks"]["succeeded"],
                    f"{shape}: {len(tasks)} Tasks, {len(local)} local tasks, status {run['status']['tasks']}")
+            if image:
+                pods = t.items("pods", selector=f"podflow.dev/run={name}")
+                images = {c["image"] for p in pods for c in p["spec"]["containers"]}
+                expect(images == {image}, f"{shape}: the steps ran in {images}, not in {image}")
 
 
 if __name__ == "__main__":

@@ -244,5 +244,91 @@ def node_lost():
         print(f"     the run finished {took:.0f}s after the kubelet stopped")
 
 
+# Python steps for any_image: a branch (left, right), a foreach in left, two joins, artifacts
+# inherited through all of them. The end prints "right:70" (1+4+9+16 and 10 per square).
+_PY = ("import os,json;I=os.environ['PODFLOW_INPUTS'];O=os.environ['PODFLOW_OUTPUTS'];"
+       "T=open(os.environ['PODFLOW_INPUT_TASKS']).read().split();")
+ANY_IMAGE_STEPS = {
+    "start": ("open(O+'/base','w').write('10')", "next: [left, right]"),
+    "left": ("open(O+'/items','w').write(json.dumps([1,2,3,4]))", "foreach: items\nnext: [square]"),
+    "square": ("x=json.load(open(os.environ['PODFLOW_FOREACH_ITEM']));b=int(open(I+'/base').read());"
+               "open(O+'/sq','w').write(str(x*x+b))", "next: [gather]"),
+    "gather": ("open(O+'/total','w').write(str(sum(int(open(I+'/'+t+'/sq').read()) for t in T)))",
+               "join: true\nnext: [merge]"),
+    "right": ("open(O+'/word','w').write('right')", "next: [merge]"),
+    "merge": ("d={t.split('.')[0]:t for t in T};open(O+'/result','w').write("
+              "open(I+'/'+d['right']+'/word').read()+':'+open(I+'/'+d['gather']+'/total').read())",
+              "join: true\nnext: [end]"),
+    "end": ("print(open(I+'/result').read())", ""),
+}
+
+
+def any_image_flow(name):
+    steps = ""
+    for step, (code, extra) in ANY_IMAGE_STEPS.items():
+        steps += f"- name: {step}\n  command: [python3, -c, {json.dumps(_PY + code)}]\n"
+        steps += "".join(f"  {line}\n" for line in extra.split("\n") if line)
+    return flow_document(name, steps, spec_extra='  defaults:\n    resources: {cpu: "100m", memory: 128}\n')
+
+
+def any_image():
+    """A step's image needs nothing of podflow: the seeds' `podflow run FLOW --with
+    kubernetes:image=<image>` runs a flow with a branch, a foreach and joins in a Debian image with
+    python3 only (USER a name without a home), its artifacts sha256 by sha256 those of a local run;
+    podflow's own image (no shell) runs examples/bigsum; a step whose program the image lacks fails
+    naming the program and the image. Every task pod gets podflow-runtime from the init container,
+    in a namespace enforcing Pod Security "restricted"."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
+    from test_shapes import PODFLOW, local_manifests, s3_manifests  # noqa: E402
+    with OperatorTest("anyimage") as t:
+        t.start_operator()
+        python_image = t.env["PODFLOW_TEST_PYTHON_IMAGE"]
+        busybox_image = t.env["PODFLOW_TEST_BUSYBOX_IMAGE"]
+        podflow_image = t.env["PODFLOW_IMAGE"]
+
+        def podflow(*args, timeout=300):
+            return subprocess.run([PODFLOW] + list(args), capture_output=True, text=True, env=t.env,
+                                  cwd=t.dir, timeout=timeout)
+
+        text = any_image_flow("anyimage")
+        with open(os.path.join(t.dir, "flow.yaml"), "w") as f:
+            f.write(text)
+        result = podflow("run", "flow.yaml", "--with", f"kubernetes:namespace={t.ns},image={python_image}")
+        expect(result.returncode == 0, f"podflow run --with kubernetes:image=... exited {result.returncode}:\n"
+               f"{result.stderr[-3000:]}\n{t.operators[0].log_tail()}")
+        run = t.items("flowruns")[0]
+        name = run["metadata"]["name"]
+        logs = t.kubectl("logs", f"{name}.end").stdout
+        expect(logs.strip() == "right:70", f"the end step printed {logs!r}, expected 'right:70'")
+        remote = s3_manifests(t, "anyimage", run["status"]["runId"])
+        local = local_manifests("anyimage", text)
+        expect(len(local) == 10 and remote == local,
+               f"artifacts differ from a local run\n cluster: {remote}\n local: {local}")
+        for pod in t.items("pods", selector=f"podflow.dev/run={name}"):
+            init = pod["spec"].get("initContainers", [])
+            expect([c["image"] for c in init] == [podflow_image] and
+                   pod["spec"]["containers"][0]["image"] == python_image,
+                   f"pod {pod['metadata']['name']}: init {init}, containers {pod['spec']['containers']}")
+
+        # podflow's own image, which has no shell: its bigsum runs as the step.
+        bigsum = os.path.join(os.environ.get("PODFLOW_SOURCE_DIR", os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "..", "..")), "examples", "bigsum", "flow.yaml")
+        result = podflow("run", bigsum, "--param", "size=300", "--with",
+                         f"kubernetes:namespace={t.ns},image={podflow_image},cpu=0.2,memory=256")
+        expect(result.returncode == 0, f"bigsum in podflow's image exited {result.returncode}:\n{result.stderr[-3000:]}")
+        bigsum_run = [r for r in t.items("flowruns") if r["metadata"]["name"] != name][0]["metadata"]["name"]
+        logs = t.kubectl("logs", f"{bigsum_run}.end").stdout
+        expect("The sum is " in logs, f"bigsum's end step in podflow's image printed {logs!r}")
+
+        # The image lacks the step's program: the task fails saying which program and which image.
+        t.apply(flow_document("noprogram", f"- name: start\n  command: [python3, -c, 'print(1)']\n"
+                              f"  image: {busybox_image}\n  resources: {{cpu: 100m, memory: 64}}",
+                              run={"flowRef": {"name": "noprogram"}}))
+        t.wait_flowrun("noprogram", "Failed", timeout=180)
+        message = task_status(t, "noprogram.start").get("message", "")
+        expect(f"cannot run the step's program 'python3' in the image '{busybox_image}': it is not on PATH"
+               in message, f"the Task's message: {message!r}")
+
+
 if __name__ == "__main__":
-    main([limits_from_cgroups, real_failures, node_lost])
+    main([limits_from_cgroups, real_failures, any_image, node_lost])

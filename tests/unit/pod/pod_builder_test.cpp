@@ -93,6 +93,7 @@ TEST_CASE("pod builder: a full Task, every field where docs/api.md puts it") {
         "command": ["podflow-runtime"],
         "env": [
           {"name": "PODFLOW_TASK", "value": "<task>"},
+          {"name": "PODFLOW_STEP_IMAGE", "value": "python:3.12"},
           {"name": "PODFLOW_S3_ENDPOINT", "value": "http://minio.podflow-system:9000"},
           {"name": "AWS_REGION", "value": "us-east-1"},
           {"name": "PODFLOW_S3_CREDENTIALS_DIR", "value": "/var/run/podflow/s3"},
@@ -152,9 +153,52 @@ TEST_CASE("pod builder: the operator's settings: command, work dir, user, cpu li
   CHECK(pod["spec"]["securityContext"]["runAsUser"] == 1000);
   CHECK(pod["spec"]["securityContext"]["runAsGroup"] == 1000);
   CHECK(pod["spec"]["securityContext"]["fsGroup"] == 1000);
-  // No S3 settings: only the task spec in the environment and only the work volume.
-  CHECK(container["env"].size() == 1);
+  // No S3 settings: only the task spec and the image's name in the environment, only the work
+  // volume, and no init container (no runtime image: the step's image has the runtime).
+  CHECK(container["env"].size() == 2);
+  CHECK(env_value(pod, "PODFLOW_STEP_IMAGE") == "python:3.12");
   CHECK(pod["spec"]["volumes"].size() == 1);
+  CHECK_FALSE(pod["spec"].contains("initContainers"));
+}
+
+TEST_CASE("pod builder: a runtime image puts podflow-runtime into any step image") {
+  PodSettings settings;
+  settings.runtime_image = "registry.example.com/podflow/podflow:0.2.0";
+  settings.read_only_root_filesystem = true;
+  settings.s3_credentials_secret = "podflow-s3";
+  const json pod = build_pod(full_task(), 1, settings);
+  const json security = json::parse(R"({"allowPrivilegeEscalation": false,
+      "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true})");
+  // The init container copies the runtime into an emptyDir, with the step's resources so that
+  // the pod's request and QoS class are the step's.
+  const json& step = pod["spec"]["containers"][0];
+  const json expected_init = {
+      {"name", "podflow-runtime"},
+      {"image", "registry.example.com/podflow/podflow:0.2.0"},
+      {"command", json::array({"podflow-runtime", "--install", "/podflow/bin"})},
+      {"resources", step["resources"]},
+      {"volumeMounts",
+       json::parse(R"([{"name": "podflow-runtime", "mountPath": "/podflow/bin"}])")},
+      {"terminationMessagePolicy", "FallbackToLogsOnError"},
+      {"securityContext", security},
+  };
+  REQUIRE(pod["spec"]["initContainers"].size() == 1);
+  INFO("differences: " << json::diff(expected_init, pod["spec"]["initContainers"][0]).dump());
+  CHECK(pod["spec"]["initContainers"][0] == expected_init);
+  // The step's container runs the copy, mounted read-only; its image is the flow's.
+  CHECK(step["image"] == "python:3.12");
+  CHECK(step["command"] == json::array({"/podflow/bin/podflow-runtime"}));
+  CHECK(step["securityContext"] == security);
+  CHECK(step["volumeMounts"] == json::parse(R"([
+      {"name": "work", "mountPath": "/podflow/work"},
+      {"name": "s3-credentials", "mountPath": "/var/run/podflow/s3", "readOnly": true},
+      {"name": "tmp", "mountPath": "/tmp"},
+      {"name": "podflow-runtime", "mountPath": "/podflow/bin", "readOnly": true}])"));
+  CHECK(pod["spec"]["volumes"] == json::parse(R"([
+      {"name": "work", "emptyDir": {}},
+      {"name": "s3-credentials", "secret": {"secretName": "podflow-s3"}},
+      {"name": "tmp", "emptyDir": {}},
+      {"name": "podflow-runtime", "emptyDir": {}}])"));
 }
 
 TEST_CASE("pod builder: GPUs of another vendor, the default vendor and no GPU") {

@@ -406,6 +406,61 @@ TEST_CASE("pod outcome: an image without podflow-runtime cannot start and is not
   CHECK(contains(outcome.message, "image 'python:3.12' must contain podflow-runtime"));
 }
 
+// A pod with the init container that copies podflow-runtime (PodSettings::runtime_image), whose
+// init container is in `state`, the step's container waiting in PodInitializing.
+json installing_pod(const json& task, const std::string& phase, const json& state) {
+  podflow::pod::PodSettings settings;
+  settings.runtime_image = "registry.test/podflow/podflow:0.2.0";
+  json pod = podflow::pod::build_pod(task, 0, settings);
+  pod["spec"]["nodeName"] = "node-1";
+  pod["status"] = {
+      {"phase", phase},
+      {"initContainerStatuses",
+       json::array({{{"name", "podflow-runtime"}, {"state", state}, {"restartCount", 0}}})},
+      {"containerStatuses", json::array({{{"name", "step"},
+                                          {"state", {{"waiting", {{"reason", "PodInitializing"}}}}},
+                                          {"restartCount", 0}}})}};
+  return pod;
+}
+
+TEST_CASE("pod outcome: the runtime image cannot be pulled, or copying the runtime fails") {
+  const json task = full_task();
+  PodOutcome outcome = observe_pod(
+      installing_pod(task, "Pending",
+                     {{"waiting",
+                       {{"reason", "ImagePullBackOff"},
+                        {"message", "Back-off pulling image \"registry.test/podflow/podflow\""}}}}),
+      task);
+  CHECK(outcome.phase == AttemptPhase::Pending);
+  CHECK(outcome.reason == "ImagePullBackOff");
+  CHECK(contains(outcome.message,
+                 "cannot pull podflow's runtime image 'registry.test/podflow/podflow:0.2.0' (the "
+                 "operator's --runtime-image"));
+  CHECK(contains(outcome.message, "an imagePullSecret for its registry"));
+
+  outcome = observe_pod(installing_pod(task, "Failed",
+                                       {{"terminated",
+                                         {{"exitCode", 127},
+                                          {"reason", "Error"},
+                                          {"message", "exec: podflow-runtime: not found"}}}}),
+                        task);
+  CHECK(outcome.phase == AttemptPhase::Failed);
+  CHECK(outcome.reason == "RuntimeInstallFailed");
+  CHECK(outcome.exit_code == 127);
+  CHECK(outcome.retryable);
+  CHECK(contains(outcome.message,
+                 "the init container that copies podflow-runtime from "
+                 "'registry.test/podflow/podflow:0.2.0' into the pod failed (exit code 127): "
+                 "exec: podflow-runtime: not found."));
+
+  // Copied, the step's image is being pulled: the usual ContainerCreating.
+  outcome = observe_pod(
+      installing_pod(task, "Pending", {{"terminated", {{"exitCode", 0}, {"reason", "Completed"}}}}),
+      task);
+  CHECK(outcome.phase == AttemptPhase::Pending);
+  CHECK(outcome.reason == "ContainerCreating");
+}
+
 TEST_CASE("pod outcome: a committed result wins over a pod that failed afterwards") {
   const json task = full_task();
   const json pod = terminated_pod(task, "Failed", 0, "Completed",
