@@ -322,7 +322,8 @@ def any_image():
 
         # The image lacks the step's program: the task fails saying which program and which image.
         t.apply(flow_document("noprogram", f"- name: start\n  command: [python3, -c, 'print(1)']\n"
-                              f"  image: {busybox_image}\n  resources: {{cpu: 100m, memory: 64}}",
+                              f"  image: {busybox_image}\n  resources: {{cpu: 100m, memory: 64}}\n"
+                              f"  next: [end]\n- name: end\n  command: ['true']",
                               run={"flowRef": {"name": "noprogram"}}))
         t.wait_flowrun("noprogram", "Failed", timeout=180)
         message = task_status(t, "noprogram.start").get("message", "")
