@@ -271,6 +271,10 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
                                         {"blockOwnerDeletion", true}}})},
   };
   json annotations = fields.string_map("spec.annotations");
+  // `kubectl logs <task>` picks the step's container without a notice about the init container.
+  if (!settings.runtime_image.empty()) {
+    annotations["kubectl.kubernetes.io/default-container"] = kContainerName;
+  }
   if (!annotations.empty()) metadata["annotations"] = std::move(annotations);
 
   json env =

@@ -77,8 +77,12 @@ kubectl -n "$runs" wait --for=condition=Succeeded flowrun/bigsum --timeout=240s 
 	dump "$rel" "$deploy"
 	fail "flowrun bigsum did not succeed"
 }
-log=$(kubectl -n "$runs" logs bigsum.end)
+log=$(kubectl -n "$runs" logs bigsum.end 2>&1)
 grep -q 'The sum is' <<<"$log" || fail "kubectl logs bigsum.end: $log"
+# the task pod has the runtime's init container; kubectl logs picks the step without a word
+grep -q 'Defaulted container' <<<"$log" && fail "kubectl logs bigsum.end chose a container with a notice: $log"
+[ "$(kubectl -n "$runs" get pod bigsum.end -o jsonpath='{.spec.initContainers[0].image}')" = "$PODFLOW_IMAGE" ] ||
+	fail "the task pod has no init container of podflow's image (the chart's --runtime-image)"
 for t in start end; do
 	[ "$(kubectl -n "$runs" get pod "bigsum.$t" -o jsonpath='{.spec.nodeName}')" = "$node" ] || fail "bigsum.$t did not run on $node"
 done

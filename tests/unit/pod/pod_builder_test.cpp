@@ -185,6 +185,8 @@ TEST_CASE("pod builder: a runtime image puts podflow-runtime into any step image
   REQUIRE(pod["spec"]["initContainers"].size() == 1);
   INFO("differences: " << json::diff(expected_init, pod["spec"]["initContainers"][0]).dump());
   CHECK(pod["spec"]["initContainers"][0] == expected_init);
+  // kubectl logs <task> shows the step's container, not the init container.
+  CHECK(pod["metadata"]["annotations"]["kubectl.kubernetes.io/default-container"] == "step");
   // The step's container runs the copy, mounted read-only; its image is the flow's.
   CHECK(step["image"] == "python:3.12");
   CHECK(step["command"] == json::array({"/podflow/bin/podflow-runtime"}));
