@@ -99,7 +99,7 @@ def free_port():
 class Operator:
     """One podflow-operator process."""
 
-    def __init__(self, test, args, name):
+    def __init__(self, test, args, name, runtime_image=True):
         self.test = test
         self.metrics_port = free_port()
         self.probe_port = free_port()
@@ -107,8 +107,9 @@ class Operator:
         endpoint = test.env["PODFLOW_S3_ENDPOINT_FOR_PODS" if REAL_NODE else "PODFLOW_S3_ENDPOINT"]
         # On the real node: podflow-runtime comes from podflow's image through the init container,
         # and steps that name no image run in a Debian image with nothing of podflow.
-        image = ["--runtime-image", test.env["PODFLOW_IMAGE"],
-                 "--default-image", test.env["PODFLOW_TEST_PYTHON_IMAGE"]] if REAL_NODE else []
+        # runtime_image=False: no init container (the step images must hold podflow-runtime).
+        image = (["--runtime-image", test.env["PODFLOW_IMAGE"]] if runtime_image else []) + [
+            "--default-image", test.env["PODFLOW_TEST_PYTHON_IMAGE"]] if REAL_NODE else []
         self.command = [OPERATOR, "--namespace", test.ns,
                         "--datastore", f"s3://{test.env['PODFLOW_S3_BUCKET']}/{test.ns}",
                         "--s3-endpoint", endpoint, "--s3-region", "us-east-1"] + image + [
@@ -266,8 +267,8 @@ class OperatorTest:
             return result.returncode == 0 and "podflow.dev/created-by" in result.stdout
         self.wait_until("the admission policies to be active", active, timeout)
 
-    def start_operator(self, *args, name=None):
-        operator = Operator(self, args, name or f"operator-{len(self.operators)}")
+    def start_operator(self, *args, name=None, runtime_image=True):
+        operator = Operator(self, args, name or f"operator-{len(self.operators)}", runtime_image)
         self.operators.append(operator)
         return operator
 
