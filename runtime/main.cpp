@@ -106,6 +106,7 @@ int install_into(const std::string& directory) {
   while (offset < status.st_size) {
     const ssize_t sent = ::sendfile(copy, source, &offset, status.st_size - offset);
     if (sent < 0 && errno == EINTR) continue;
+    if (sent == 0) errno = EIO;  // the file ended early: it changed under us
     if (sent <= 0) return failed("copy to " + temporary);
   }
   if (::fchmod(copy, 0555) != 0) return failed("chmod " + temporary);
