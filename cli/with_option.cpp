@@ -67,10 +67,49 @@ WithParse parse_with(const std::vector<std::string>& specs) {
         overrides["serviceAccount"] = value;
       } else if (name == "secrets") {
         overrides["secrets"] = split(value, ';');
+      } else if (name == "qos") {
+        overrides["qos"] = value;
+      } else if (name == "priority_class_name") {
+        overrides["priorityClassName"] = value;
+      } else if (name == "port") {
+        overrides["port"] = number_or_quantity(value);
+      } else if (name == "shared_memory") {
+        overrides["sharedMemory"] = number_or_quantity(value);
+      } else if (name == "use_tmpfs" || name == "tmpfs_tempdir") {
+        if (value != "true" && value != "false") {
+          parse.problems.push_back("--with kubernetes: " + name + "=" + value +
+                                   " must be true or false");
+          continue;
+        }
+        if (name == "tmpfs_tempdir") {
+          overrides["tmpfs"]["tempdir"] = value == "true";
+        } else if (value == "true" && !overrides.contains("tmpfs")) {
+          overrides["tmpfs"] = nlohmann::json::object();
+        } else if (value == "false") {
+          overrides.erase("tmpfs");
+        }
+      } else if (name == "tmpfs_size") {
+        overrides["tmpfs"]["size"] = number_or_quantity(value);
+      } else if (name == "tmpfs_path") {
+        overrides["tmpfs"]["path"] = value;
+      } else if (name == "persistent_volume_claims") {
+        // claim:/path;claim:/path, as Metaflow's persistent_volume_claims={"claim": "/path"}
+        for (const auto& pair : split(value, ';')) {
+          const auto separator = pair.find(':');
+          if (separator == std::string::npos || separator == 0 || separator + 1 == pair.size()) {
+            parse.problems.push_back("--with kubernetes: persistent_volume_claims: '" + pair +
+                                     "' is not claim:/mount/path");
+            continue;
+          }
+          overrides["persistentVolumeClaims"][pair.substr(0, separator)] =
+              pair.substr(separator + 1);
+        }
       } else {
-        parse.problems.push_back("--with kubernetes: unknown setting '" + name +
-                                 "'; use cpu, memory, disk, gpu, gpu_vendor, image, namespace, "
-                                 "service_account or secrets");
+        parse.problems.push_back(
+            "--with kubernetes: unknown setting '" + name +
+            "'; use cpu, memory, disk, gpu, gpu_vendor, image, namespace, service_account, "
+            "secrets, qos, port, shared_memory, use_tmpfs, tmpfs_size, tmpfs_path, "
+            "tmpfs_tempdir, persistent_volume_claims or priority_class_name");
       }
     }
   }

@@ -222,6 +222,43 @@ def step_settings():
         },
         "labels": string_map("added to the step's pods"),
         "annotations": string_map("added to the step's pods"),
+        # Metaflow's other @kubernetes options: the pod only, a local run ignores them.
+        "persistentVolumeClaims": {
+            "type": "object",
+            "description": "PersistentVolumeClaims of the namespace mounted in the step's container: "
+            "claim name -> absolute mount path",
+            "maxProperties": MAX_MAP,
+            "additionalProperties": string(4096, minLength=2, pattern="^/"),
+        },
+        "sharedMemory": quantity(
+            "/dev/shm size: megabytes or a quantity string (an emptyDir of medium Memory)",
+            1,
+            MAX_MEMORY_MEGABYTES,
+            "1",
+            "64Ti",
+            "sharedMemory must be megabytes (an integer) or a quantity string such as \"1Gi\"",
+        ),
+        "tmpfs": {
+            "type": "object",
+            "description": "a memory-backed scratch directory (Metaflow's use_tmpfs)",
+            "properties": {
+                "size": quantity(
+                    "megabytes or a quantity string; default half of the step's memory",
+                    1,
+                    MAX_MEMORY_MEGABYTES,
+                    "1",
+                    "64Ti",
+                    "tmpfs.size must be megabytes (an integer) or a quantity string such as \"1Gi\"",
+                ),
+                "path": string(4096, minLength=2, pattern="^/", description="default /podflow_temp"),
+                "tempdir": {"type": "boolean", "description": "TMPDIR points at it (default true)"},
+            },
+        },
+        "qos": {"type": "string", "enum": ["Burstable", "Guaranteed"],
+                "description": "Guaranteed: cpu limit = request (default Burstable: no cpu limit)"},
+        "port": integer(1, 65535, description="a container port of the step's container"),
+        "priorityClassName": string(MAX_NAME, pattern=DNS_SUBDOMAIN,
+                                    description="the pod's PriorityClass, for clusters that preempt"),
     }
 
 
@@ -630,6 +667,19 @@ def task_crd():
             "tolerations": settings["tolerations"],
             "labels": settings["labels"],
             "annotations": settings["annotations"],
+            "persistentVolumeClaims": settings["persistentVolumeClaims"],
+            "sharedMemory": string(64, description="a quantity (the Flow's megabytes converted)"),
+            "tmpfs": {
+                "type": "object",
+                "properties": {
+                    "size": string(64, description="a quantity"),
+                    "path": settings["tmpfs"]["properties"]["path"],
+                    "tempdir": settings["tmpfs"]["properties"]["tempdir"],
+                },
+            },
+            "qos": settings["qos"],
+            "port": settings["port"],
+            "priorityClassName": settings["priorityClassName"],
             "runtime": {
                 "type": "object",
                 "description": "podflow-runtime's task spec (runtime/task_spec.hpp) for attempt 0",

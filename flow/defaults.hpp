@@ -18,6 +18,8 @@ inline constexpr std::int64_t kGpu = 0;
 inline constexpr std::string_view kGpuVendor = "nvidia.com";
 inline constexpr std::int64_t kTimeoutSeconds = 5 * 24 * 3600;  // 5 days
 
+inline constexpr std::string_view kTmpfsPath = "/podflow_temp";  // Metaflow's /metaflow_temp
+
 inline constexpr std::int64_t kMaxWorkers = 16;
 inline constexpr std::int64_t kMaxNumSplits = 100;
 

@@ -39,9 +39,25 @@ const FieldList kMetadataFields{"name",
                                 "deletionGracePeriodSeconds",
                                 "selfLink"};
 const FieldList kSpecFields{"image", "parameters", "defaults", "steps"};
-const FieldList kSettingsFields{"image",        "resources",   "timeoutSeconds", "retry",
-                                "env",          "secrets",     "serviceAccount", "namespace",
-                                "nodeSelector", "tolerations", "labels",         "annotations"};
+const FieldList kSettingsFields{"image",
+                                "resources",
+                                "timeoutSeconds",
+                                "retry",
+                                "env",
+                                "secrets",
+                                "serviceAccount",
+                                "namespace",
+                                "nodeSelector",
+                                "tolerations",
+                                "labels",
+                                "annotations",
+                                "persistentVolumeClaims",
+                                "sharedMemory",
+                                "tmpfs",
+                                "qos",
+                                "port",
+                                "priorityClassName"};
+const FieldList kTmpfsFields{"size", "path", "tempdir"};
 const FieldList kStepOnlyFields{"name", "command", "next", "foreach", "join"};
 const FieldList kResourceFields{"cpu", "memory", "disk", "gpu", "gpuVendor"};
 const FieldList kRetryFields{"times", "delaySeconds"};
@@ -613,6 +629,7 @@ class Decoder {
       settings.labels = string_map(labels, field("labels"));
       check_labels(labels, field("labels"), KeyUse::PodLabel);
     }
+    decode_pod_options(map, prefix, settings);
     if (const YAML::Node annotations = map["annotations"]) {
       settings.annotations = string_map(annotations, field("annotations"));
       check_labels(annotations, field("annotations"), KeyUse::Annotation);
@@ -624,6 +641,99 @@ class Decoder {
                                "Keep data out of annotations: pass it as a parameter or an "
                                "artifact");
       }
+    }
+  }
+
+  // Metaflow's other @kubernetes options (persistent_volume_claims, shared_memory, use_tmpfs and
+  // its tmpfs_*, qos, port) and a priority class: they shape the pod only.
+  void decode_pod_options(const YAML::Node& map, const std::string& prefix,
+                          StepSettings& settings) {
+    const auto field = [&](const std::string& name) {
+      return prefix.empty() ? name : prefix + "." + name;
+    };
+    if (const YAML::Node claims = map["persistentVolumeClaims"]) {
+      settings.persistentVolumeClaims = string_map(claims, field("persistentVolumeClaims"));
+      std::set<std::string> paths;
+      for (const auto& [claim, path] : settings.persistentVolumeClaims) {
+        const std::string what = field("persistentVolumeClaims") + "." + claim;
+        if (!is_dns_subdomain(claim)) {
+          error(claims, what + ": '" + claim +
+                            "' is not a valid PersistentVolumeClaim name (lowercase letters, "
+                            "digits, '-', '.'); write {claim-name: /mount/path}");
+        }
+        check_mount_path(claims, what, path);
+        if (!paths.insert(path).second) {
+          error(claims, what + ": the mount path " + path + " is used by another claim");
+        }
+      }
+    }
+    if (const YAML::Node shm = map["sharedMemory"]) {
+      settings.sharedMemory = byte_quantity(
+          shm, field("sharedMemory"), "1024 (MB) or \"1Gi\"", defaults::kMaxMemoryBytes,
+          "sharedMemory counts against the step's memory; it may be at most 64 TiB");
+    }
+    if (const YAML::Node tmpfs = map["tmpfs"]) {
+      const std::string what = field("tmpfs");
+      if (expect_map(tmpfs, what)) {
+        check_fields(tmpfs, kTmpfsFields, what);
+        Tmpfs value;
+        if (const YAML::Node size = tmpfs["size"]) {
+          value.size =
+              byte_quantity(size, what + ".size", "1024 (MB) or \"1Gi\"", defaults::kMaxMemoryBytes,
+                            "tmpfs counts against the step's memory; it may be at most "
+                            "64 TiB");
+        }
+        if (auto path = optional_string(tmpfs, "path", what)) {
+          check_mount_path(tmpfs["path"], what + ".path", *path);
+          value.path = path;
+        }
+        if (const YAML::Node tempdir = tmpfs["tempdir"]) {
+          value.tempdir = boolean_value(tempdir, what + ".tempdir");
+        }
+        settings.tmpfs = value;
+      }
+    }
+    if (auto qos = optional_string(map, "qos", prefix.empty() ? "the step" : prefix)) {
+      if (*qos != "Burstable" && *qos != "Guaranteed") {
+        error(map["qos"], field("qos") + " '" + *qos +
+                              "' is not a QoS class podflow sets; use Burstable (the default: no "
+                              "cpu limit) or Guaranteed (cpu limit = request)");
+      } else {
+        settings.qos = qos;
+      }
+    }
+    if (const YAML::Node port = map["port"]) {
+      settings.port = integer_value(port, field("port"), 1, 65535,
+                                    "port is a container port number, from 1 to 65535",
+                                    "port is a container port number, from 1 to 65535");
+    }
+    if (auto priority =
+            optional_string(map, "priorityClassName", prefix.empty() ? "the step" : prefix)) {
+      if (!is_dns_subdomain(*priority)) {
+        error(map["priorityClassName"], field("priorityClassName") + " '" + *priority +
+                                            "' is not a valid PriorityClass name (lowercase "
+                                            "letters, digits, '-', '.')");
+      } else {
+        settings.priorityClassName = priority;
+      }
+    }
+  }
+
+  // A container mount path: absolute, normalised, and not one podflow mounts itself.
+  void check_mount_path(const YAML::Node& node, const std::string& what, const std::string& path) {
+    if (path.empty() || path.front() != '/' || path == "/") {
+      error(node, what + ": the mount path '" + path +
+                      "' must be an absolute directory other than /, such as /data");
+    } else if (path.find("//") != std::string::npos || path.find("/./") != std::string::npos ||
+               path.find("/../") != std::string::npos || path.ends_with("/..") ||
+               path.ends_with("/.") || path.back() == '/') {
+      error(node, what + ": the mount path '" + path +
+                      "' is not normalised; write it without '.', '..', '//' or a trailing '/'");
+    } else if (path == "/podflow" || path.starts_with("/podflow/") || path == "/dev/shm" ||
+               path == "/tmp" || path == "/dev/termination-log") {
+      error(node, what + ": the mount path '" + path +
+                      "' is podflow's own (the runtime's /podflow/..., /dev/shm, /tmp); choose "
+                      "another");
     }
   }
 

@@ -86,6 +86,22 @@ EffectiveSettings effective_settings(const FlowSpec& flow, const Step& step,
           .value_or("");
   result.namespace_ =
       first_of(own.namespace_, run_overrides.namespace_, defaults.namespace_).value_or("");
+  result.sharedMemory =
+      first_of(own.sharedMemory, run_overrides.sharedMemory, defaults.sharedMemory);
+  if (const auto tmpfs = first_of(own.tmpfs, run_overrides.tmpfs, defaults.tmpfs)) {
+    result.tmpfs = true;
+    // Metaflow's default size: half of the step's memory.
+    result.tmpfsSize = tmpfs->size.value_or(
+        Quantity{std::to_string(static_cast<long long>(result.memory.value / 2)),
+                 static_cast<double>(static_cast<long long>(result.memory.value / 2))});
+    result.tmpfsPath = tmpfs->path.value_or(std::string(defaults::kTmpfsPath));
+    result.tmpfsTempdir = tmpfs->tempdir.value_or(true);
+  }
+  result.qos = first_of(own.qos, run_overrides.qos, defaults.qos).value_or("Burstable");
+  result.port = first_of(own.port, run_overrides.port, defaults.port);
+  result.priorityClassName =
+      first_of(own.priorityClassName, run_overrides.priorityClassName, defaults.priorityClassName)
+          .value_or("");
 
   // Collections accumulate from the least to the most specific.
   for (const StepSettings* layer : {&defaults, &run_overrides, &own}) {
@@ -100,6 +116,7 @@ EffectiveSettings effective_settings(const FlowSpec& flow, const Step& step,
                               layer->tolerations.end());
     merge_map(result.labels, layer->labels);
     merge_map(result.annotations, layer->annotations);
+    merge_map(result.persistentVolumeClaims, layer->persistentVolumeClaims);
   }
   return result;
 }

@@ -40,6 +40,14 @@ struct RetryPolicy {
   std::optional<std::int64_t> delaySeconds;
 };
 
+// A memory-backed scratch directory (Metaflow's use_tmpfs, tmpfs_size, tmpfs_path,
+// tmpfs_tempdir): an emptyDir of medium Memory, counted against the step's memory limit.
+struct Tmpfs {
+  std::optional<Quantity> size;     // default: half of the step's memory, as Metaflow
+  std::optional<std::string> path;  // default: /podflow_temp
+  std::optional<bool> tempdir;      // default true: TMPDIR points at it
+};
+
 // Everything a step may set that `spec.defaults` may also set for all steps.
 struct StepSettings {
   std::optional<std::string> image;
@@ -54,6 +62,13 @@ struct StepSettings {
   std::vector<Toleration> tolerations;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  // Metaflow's other @kubernetes options; they shape the pod, a local run ignores them.
+  std::map<std::string, std::string> persistentVolumeClaims;  // claim name -> mount path
+  std::optional<Quantity> sharedMemory;                       // /dev/shm size
+  std::optional<Tmpfs> tmpfs;
+  std::optional<std::string> qos;  // Burstable (default) or Guaranteed
+  std::optional<std::int64_t> port;
+  std::optional<std::string> priorityClassName;
 };
 
 struct Step {
@@ -111,6 +126,15 @@ struct EffectiveSettings {
   std::vector<Toleration> tolerations;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> persistentVolumeClaims;
+  std::optional<Quantity> sharedMemory;
+  bool tmpfs = false;
+  Quantity tmpfsSize;  // when tmpfs
+  std::string tmpfsPath;
+  bool tmpfsTempdir = false;
+  std::string qos = "Burstable";
+  std::optional<std::int64_t> port;
+  std::string priorityClassName;
 };
 
 // Applies, in order of precedence: the step's own settings, the run-wide overrides (`--with

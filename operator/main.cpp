@@ -135,7 +135,8 @@ void add_flags(CLI::App& app, Options& options) {
                  "(only where every user is trusted)")
       ->default_val(true);
   app.add_option("--placement-needs-grant", options.settings.placement_requires_grant,
-                 "a step's nodeSelector or tolerations need `use` on nodeplacements.podflow.dev")
+                 "a step's nodeSelector, tolerations or priorityClassName need `use` on "
+                 "nodeplacements.podflow.dev")
       ->default_val(true);
   app.add_option("--operator-namespace", options.settings.operator_namespace,
                  "the operator's own namespace, where runs are refused (their pods could run as "

@@ -179,11 +179,15 @@ json resources(const TaskFields& fields, const PodSettings& settings) {
   // "nvidia.com" names the vendor; a full resource name ("amd.com/gpu") is taken as it is.
   const std::string gpu_resource = vendor.find('/') == std::string::npos ? vendor + "/gpu" : vendor;
 
+  const std::string qos = fields.string("spec.qos", false);
+  if (!qos.empty() && qos != "Burstable" && qos != "Guaranteed") {
+    fields.fail("spec.qos", "is '" + qos + "'; use Burstable or Guaranteed");
+  }
   json requests = json::object();
   json limits = json::object();
   if (!cpu.empty()) {
     requests["cpu"] = cpu;
-    if (settings.cpu_limits) limits["cpu"] = cpu;
+    if (settings.cpu_limits || qos == "Guaranteed") limits["cpu"] = cpu;
   }
   // Memory, disk and GPU limits equal the requests: a task that uses more than it asked for is
   // OOMKilled (or evicted) and says so, instead of starving its neighbours.
@@ -214,6 +218,41 @@ std::string runtime_spec(const TaskFields& fields, std::int64_t attempt,
 
 json env_var(const std::string& name, const std::string& value) {
   return {{"name", name}, {"value", value}};
+}
+
+// Metaflow's other @kubernetes options that become volumes: persistentVolumeClaims, shared
+// memory at /dev/shm and a tmpfs (both emptyDirs of medium Memory, which count against the
+// container's memory limit), with TMPDIR pointing at the tmpfs when asked.
+void add_pod_options(const TaskFields& fields, json& env, json& volume_mounts, json& volumes) {
+  const json claims = fields.string_map("spec.persistentVolumeClaims");
+  std::size_t index = 0;
+  for (const auto& [claim, path] : claims.items()) {
+    const std::string volume = "pvc-" + std::to_string(index++);
+    volume_mounts.push_back({{"name", volume}, {"mountPath", path}});
+    volumes.push_back({{"name", volume}, {"persistentVolumeClaim", {{"claimName", claim}}}});
+  }
+  if (const std::string shm = fields.quantity("spec.sharedMemory"); !shm.empty()) {
+    volume_mounts.push_back({{"name", "dshm"}, {"mountPath", "/dev/shm"}});
+    volumes.push_back({{"name", "dshm"}, {"emptyDir", {{"medium", "Memory"}, {"sizeLimit", shm}}}});
+  }
+  if (fields.object("spec.tmpfs")) {
+    const std::string size = fields.quantity("spec.tmpfs.size");
+    const std::string path = fields.string("spec.tmpfs.path", true);
+    json empty_dir = {{"medium", "Memory"}};
+    if (!size.empty()) empty_dir["sizeLimit"] = size;
+    volume_mounts.push_back({{"name", "tmpfs"}, {"mountPath", path}});
+    volumes.push_back({{"name", "tmpfs"}, {"emptyDir", std::move(empty_dir)}});
+    const json* tempdir = fields.find("spec.tmpfs.tempdir");
+    if (tempdir && !tempdir->is_boolean()) fields.fail("spec.tmpfs.tempdir", "must be a boolean");
+    if (!tempdir || tempdir->get<bool>()) env.push_back(env_var("TMPDIR", path));
+  }
+  std::set<std::string> paths;
+  for (const auto& mount : volume_mounts) {
+    if (!paths.insert(mount["mountPath"].get<std::string>()).second) {
+      fields.fail("spec", "mounts two volumes at " + mount["mountPath"].get<std::string>() +
+                              " (persistentVolumeClaims, tmpfs.path); give each its own path");
+    }
+  }
 }
 
 }  // namespace
@@ -291,6 +330,7 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
     volumes.push_back({{"name", kS3CredentialsVolume},
                        {"secret", {{"secretName", settings.s3_credentials_secret}}}});
   }
+  add_pod_options(fields, env, volume_mounts, volumes);
   std::set<std::string> env_names;
   for (const auto& variable : env) env_names.insert(variable["name"].get<std::string>());
   for (const auto& [variable, value] : settings.extra_env) {
@@ -367,6 +407,14 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
     spec["automountServiceAccountToken"] = false;
   } else {
     spec["serviceAccountName"] = service_account;
+  }
+  if (const auto port = fields.integer("spec.port")) {
+    if (*port < 1 || *port > 65535) fields.fail("spec.port", "must be from 1 to 65535");
+    spec["containers"][0]["ports"] = json::array({{{"containerPort", *port}, {"protocol", "TCP"}}});
+  }
+  if (const std::string priority = fields.string("spec.priorityClassName", false);
+      !priority.empty()) {
+    spec["priorityClassName"] = priority;
   }
   json node_selector = fields.string_map("spec.nodeSelector");
   if (!node_selector.empty()) spec["nodeSelector"] = std::move(node_selector);

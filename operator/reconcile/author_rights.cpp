@@ -69,10 +69,12 @@ std::vector<Right> rights_needed(const flow::FlowSpec& flow, const flow::StepSet
                 " --verb=impersonate --resource=serviceaccounts --resource-name=" +
                 settings.serviceAccount + in + " and bind it"});
     }
+    // A priority class decides whom the step's pods may preempt: placement as much as a node.
     if (placement_requires_grant &&
-        (!settings.nodeSelector.empty() || !settings.tolerations.empty())) {
+        (!settings.nodeSelector.empty() || !settings.tolerations.empty() ||
+         !settings.priorityClassName.empty())) {
       need({"use", kPlacementGroup, kPlacementResource, "",
-            who + " sets a nodeSelector or tolerations",
+            who + " sets a nodeSelector, tolerations or a priorityClassName",
             "a RoleBinding" + in +
                 " to a ClusterRole with `use` on nodeplacements.podflow.dev (the chart's "
                 "<release>-<namespace>-node-placement)"});

@@ -45,8 +45,8 @@ struct Right {
 
 // The rights a run of `flow` (with run-wide `overrides`) in `namespace_` needs: create pods; get
 // each Secret the steps read; impersonate each ServiceAccount the pods run as; and `use`
-// nodeplacements.podflow.dev when a step sets a nodeSelector or tolerations and
-// `placement_requires_grant`. Deduplicated, in a stable order.
+// nodeplacements.podflow.dev when a step sets a nodeSelector, tolerations or a priorityClassName
+// and `placement_requires_grant`. Deduplicated, in a stable order.
 std::vector<Right> rights_needed(const flow::FlowSpec& flow, const flow::StepSettings& overrides,
                                  const std::string& namespace_, bool placement_requires_grant);
 

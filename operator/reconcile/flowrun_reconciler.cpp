@@ -515,6 +515,18 @@ json FlowRunReconciler::task_object(const json& run, const RunState& state,
       {"annotations", settings.annotations},
       {"runtime", json::parse(runtime::task_spec_to_json(runtime_spec))}};
   if (!settings.serviceAccount.empty()) spec["serviceAccount"] = settings.serviceAccount;
+  if (!settings.persistentVolumeClaims.empty()) {
+    spec["persistentVolumeClaims"] = settings.persistentVolumeClaims;
+  }
+  if (settings.sharedMemory) spec["sharedMemory"] = settings.sharedMemory->text;
+  if (settings.tmpfs) {
+    spec["tmpfs"] = {{"size", settings.tmpfsSize.text},
+                     {"path", settings.tmpfsPath},
+                     {"tempdir", settings.tmpfsTempdir}};
+  }
+  if (settings.qos != "Burstable") spec["qos"] = settings.qos;
+  if (settings.port) spec["port"] = *settings.port;
+  if (!settings.priorityClassName.empty()) spec["priorityClassName"] = settings.priorityClassName;
   return {{"apiVersion", tasks().api_version()},
           {"kind", "Task"},
           {"metadata",

@@ -331,5 +331,109 @@ def any_image():
                in message, f"the Task's message: {message!r}")
 
 
+def pod_options():
+    """Metaflow's other @kubernetes options on a real kubelet, read from inside the step: a
+    PersistentVolumeClaim (a PV of the test's own) readable and writable at its path, /dev/shm of
+    the asked size, a tmpfs at its path with TMPDIR there, qos Guaranteed (the pod's qosClass), a
+    container port and a PriorityClass (the pod's priority); and the same options given as the
+    seeds' --with kubernetes:... (Metaflow's names)."""
+    import random
+    import shutil
+    import tempfile
+    with OperatorTest("podoptions") as t:
+        t.start_operator()
+        suffix = f"{random.randrange(10**8)}"
+        priority = f"podflow-test-low-{suffix}"
+        pv = f"podflow-test-{suffix}"
+        host_dir = tempfile.mkdtemp(prefix="podflow-pv-")
+        os.chmod(host_dir, 0o777)
+        with open(os.path.join(host_dir, "hello"), "w") as f:
+            f.write("from the volume")
+        try:
+            t.apply(f"""apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {{name: {priority}}}
+value: 17
+description: podflow's pod_options test
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {{name: {pv}}}
+spec:
+  capacity: {{storage: 10Mi}}
+  accessModes: [ReadWriteOnce]
+  storageClassName: podflow-test-manual
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {{path: {host_dir}, type: Directory}}
+  claimRef: {{namespace: {t.ns}, name: data}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {{name: data}}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: podflow-test-manual
+  volumeName: {pv}
+  resources: {{requests: {{storage: 10Mi}}}}
+""")
+            check = ("cat /data/hello; echo; echo written-by-the-step > /data/from-step; "
+                     "df -k /dev/shm | tail -1 | tr -s ' ' | cut -d' ' -f2; "
+                     "grep ' /scratch ' /proc/mounts | cut -d' ' -f3; echo $TMPDIR")
+            steps = f"""
+- name: start
+  command: [sh, -c, "{check}"]
+  resources: {{cpu: 100m, memory: 256}}
+  persistentVolumeClaims: {{data: /data}}
+  sharedMemory: 64
+  tmpfs: {{size: 32, path: /scratch}}
+  qos: Guaranteed
+  port: 8080
+  priorityClassName: {priority}
+  next: [end]
+- name: end
+  command: ["true"]
+  resources: {{cpu: 100m, memory: 64}}
+"""
+            t.apply(flow_document("options", steps, run={"flowRef": {"name": "options"}}))
+            t.wait_flowrun("options", "Succeeded", timeout=240)
+            lines = t.kubectl("logs", "options.start").stdout.split("\n")
+            expect(lines[0] == "from the volume", f"the claim's file at /data: {lines}")
+            expect(lines[1] == str(64 * 1000 * 1000 // 1024), f"/dev/shm's size in KiB: {lines}")
+            expect(lines[2] == "tmpfs" and lines[3] == "/scratch", f"tmpfs at /scratch and TMPDIR: {lines}")
+            with open(os.path.join(host_dir, "from-step")) as f:
+                expect(f.read() == "written-by-the-step\n", "the step wrote into the volume")
+            pod = t.get("pod", "options.start")
+            expect(pod["status"]["qosClass"] == "Guaranteed", f"qosClass {pod['status']['qosClass']}")
+            expect(pod["spec"]["priorityClassName"] == priority and pod["spec"]["priority"] == 17,
+                   f"priority {pod['spec'].get('priorityClassName')} {pod['spec'].get('priority')}")
+            expect(pod["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}],
+                   f"ports {pod['spec']['containers'][0].get('ports')}")
+
+            # The seeds' form: the same options on the command line, Metaflow's names.
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
+            from test_shapes import PODFLOW  # noqa: E402
+            with open(os.path.join(t.dir, "plain.yaml"), "w") as f:
+                f.write(flow_document("plain", '- name: start\n  command: [sh, -c, "echo $TMPDIR"]\n'
+                                      '  resources: {cpu: 100m, memory: 128}\n  next: [end]\n'
+                                      '- name: end\n  command: ["true"]\n  resources: {cpu: 100m, memory: 64}'))
+            result = subprocess.run(
+                [PODFLOW, "run", "plain.yaml", "--with",
+                 f"kubernetes:namespace={t.ns},qos=Guaranteed,port=9090,shared_memory=16,use_tmpfs=true,"
+                 f"tmpfs_path=/fast,persistent_volume_claims=data:/data"],
+                capture_output=True, text=True, env=t.env, cwd=t.dir, timeout=300)
+            expect(result.returncode == 0, f"podflow run --with kubernetes:qos=...: {result.stderr[-2000:]}")
+            run = [r for r in t.items("flowruns") if r["metadata"]["name"] != "options"][0]["metadata"]["name"]
+            pod = t.get("pod", f"{run}.start")
+            mounts = {m["mountPath"] for m in pod["spec"]["containers"][0]["volumeMounts"]}
+            expect(pod["status"]["qosClass"] == "Guaranteed" and {"/data", "/dev/shm", "/fast"} <= mounts and
+                   pod["spec"]["containers"][0]["ports"][0]["containerPort"] == 9090,
+                   f"--with kubernetes options on the pod: qos {pod['status']['qosClass']}, mounts {mounts}")
+            expect(t.kubectl("logs", f"{run}.start").stdout.strip() == "/fast", "TMPDIR from --with use_tmpfs")
+        finally:
+            t.kubectl("delete", "priorityclass", priority, "--ignore-not-found", namespaced=False, check=False)
+            t.kubectl("delete", "pv", pv, "--ignore-not-found", "--wait=false", namespaced=False, check=False)
+            shutil.rmtree(host_dir, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main([limits_from_cgroups, real_failures, any_image, node_lost])
+    main([limits_from_cgroups, real_failures, any_image, pod_options, node_lost])

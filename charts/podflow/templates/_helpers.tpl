@@ -120,8 +120,8 @@ matchResources:
 {{- end -}}
 
 {{/* The settings a flow's pods get, as CEL variables: secretNames, serviceAccounts (distinct
-names, from spec.defaults, the steps and the run's overrides) and placement (a nodeSelector or
-tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings object, or ""). */}}
+names, from spec.defaults, the steps and the run's overrides) and placement (a nodeSelector,
+tolerations or a priorityClassName anywhere: where pods go, and whom they may preempt). dict: root (a Flow spec), overrides (a StepSettings object, or ""). */}}
 {{- define "podflow.settingsVariables" -}}
 {{- $r := .root -}}
 {{- $o := .overrides -}}
@@ -143,10 +143,10 @@ tolerations anywhere). dict: root (a Flow spec), overrides (a StepSettings objec
     {{- end }}).distinct()
 - name: placement
   expression: >-
-    (variables.hasSpec && has({{ $r }}.defaults) && ((has({{ $r }}.defaults.nodeSelector) && size({{ $r }}.defaults.nodeSelector) > 0) || (has({{ $r }}.defaults.tolerations) && size({{ $r }}.defaults.tolerations) > 0)))
-    || (variables.hasSpec && has({{ $r }}.steps) && {{ $r }}.steps.exists(st, (has(st.nodeSelector) && size(st.nodeSelector) > 0) || (has(st.tolerations) && size(st.tolerations) > 0)))
+    (variables.hasSpec && has({{ $r }}.defaults) && ((has({{ $r }}.defaults.nodeSelector) && size({{ $r }}.defaults.nodeSelector) > 0) || (has({{ $r }}.defaults.tolerations) && size({{ $r }}.defaults.tolerations) > 0) || has({{ $r }}.defaults.priorityClassName)))
+    || (variables.hasSpec && has({{ $r }}.steps) && {{ $r }}.steps.exists(st, (has(st.nodeSelector) && size(st.nodeSelector) > 0) || (has(st.tolerations) && size(st.tolerations) > 0) || has(st.priorityClassName)))
     {{- if $o }}
-    || (has({{ $o }}) && ((has({{ $o }}.nodeSelector) && size({{ $o }}.nodeSelector) > 0) || (has({{ $o }}.tolerations) && size({{ $o }}.tolerations) > 0)))
+    || (has({{ $o }}) && ((has({{ $o }}.nodeSelector) && size({{ $o }}.nodeSelector) > 0) || (has({{ $o }}.tolerations) && size({{ $o }}.tolerations) > 0) || has({{ $o }}.priorityClassName)))
     {{- end }}
 {{- end -}}
 
@@ -188,10 +188,10 @@ call the authorizer, but it can name the one name its expression checked. */}}
     authorizer.group('podflow.dev').resource('nodeplacements').namespace(request.namespace).check('use').allowed()
   reason: Forbidden
   messageExpression: >-
-    'steps of {{ $what }} set a nodeSelector or tolerations, but ' + request.userInfo.username + '
+    'steps of {{ $what }} set a nodeSelector, tolerations or a priorityClassName, but ' + request.userInfo.username + '
     may not place pods in namespace ' + request.namespace + ' (it needs `use` on
     nodeplacements.podflow.dev); ask an admin for a RoleBinding to the ClusterRole
-    {{ .placementRole }}, or remove nodeSelector and tolerations from the flow'
+    {{ .placementRole }}, or remove nodeSelector, tolerations and priorityClassName from the flow'
 {{- end }}
 {{- end -}}
 

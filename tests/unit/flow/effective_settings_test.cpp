@@ -32,3 +32,30 @@ TEST_CASE("a step's settings layer over spec.defaults and the run's overrides") 
   CHECK(end.image == "custom:1");
   CHECK(end.cpu.text == "1");
 }
+
+TEST_CASE("Metaflow's other @kubernetes options: defaults, a step's own, and tmpfs's defaults") {
+  const auto flow = podflow::test::valid_flow(podflow::test::flow_yaml(
+      {{"start",
+        {"end"},
+        "resources: {memory: 2048}\n      tmpfs: {path: /scratch}\n      qos: Guaranteed\n"
+        "      persistentVolumeClaims: {models: /models}\n      port: 8080"},
+       {"end", {}, ""}},
+      "  defaults:\n    sharedMemory: 1024\n    persistentVolumeClaims: {data: /data}\n"
+      "    priorityClassName: batch-low\n"));
+  const auto start = podflow::flow::effective_settings(flow, flow.steps[0]);
+  CHECK(start.sharedMemory->text == "1024M");
+  REQUIRE(start.tmpfs);
+  CHECK(start.tmpfsPath == "/scratch");
+  CHECK(start.tmpfsSize.value == doctest::Approx(1024e6));  // half of 2048 MB, as Metaflow
+  CHECK(start.tmpfsTempdir);
+  CHECK(start.qos == "Guaranteed");
+  CHECK(start.port == 8080);
+  CHECK(start.priorityClassName == "batch-low");
+  CHECK(start.persistentVolumeClaims ==
+        std::map<std::string, std::string>{{"data", "/data"}, {"models", "/models"}});
+  const auto end = podflow::flow::effective_settings(flow, flow.steps[1]);
+  CHECK_FALSE(end.tmpfs);
+  CHECK(end.qos == "Burstable");
+  CHECK_FALSE(end.port);
+  CHECK(end.persistentVolumeClaims.size() == 1);
+}

@@ -319,3 +319,44 @@ TEST_CASE("pod builder: operator-wide env may not replace the operator's own var
   settings.extra_env = {{"AWS_REGION", "us-east-1"}};
   CHECK_THROWS_AS(build_pod(full_task(), 0, settings), std::invalid_argument);
 }
+
+TEST_CASE("pod builder: Metaflow's other @kubernetes options shape the pod") {
+  json task = full_task();
+  task["spec"]["persistentVolumeClaims"] = {{"datasets", "/data"}, {"model-cache", "/cache"}};
+  task["spec"]["sharedMemory"] = "512M";
+  task["spec"]["tmpfs"] = {{"size", "1Gi"}, {"path", "/scratch"}, {"tempdir", true}};
+  task["spec"]["qos"] = "Guaranteed";
+  task["spec"]["port"] = 8080;
+  task["spec"]["priorityClassName"] = "batch-low";
+  const json pod = build_pod(task, 0, PodSettings{});
+  const json& container = pod["spec"]["containers"][0];
+  CHECK(pod["spec"]["priorityClassName"] == "batch-low");
+  CHECK(container["ports"] == json::parse(R"([{"containerPort": 8080, "protocol": "TCP"}])"));
+  // Guaranteed for this step alone: cpu limit = request, without the operator's --cpu-limits.
+  CHECK(container["resources"]["limits"]["cpu"] == "500m");
+  CHECK(env_value(pod, "TMPDIR") == "/scratch");
+  CHECK(container["volumeMounts"] == json::parse(R"([
+      {"name": "work", "mountPath": "/podflow/work"},
+      {"name": "pvc-0", "mountPath": "/data"},
+      {"name": "pvc-1", "mountPath": "/cache"},
+      {"name": "dshm", "mountPath": "/dev/shm"},
+      {"name": "tmpfs", "mountPath": "/scratch"}])"));
+  CHECK(pod["spec"]["volumes"] == json::parse(R"([
+      {"name": "work", "emptyDir": {}},
+      {"name": "pvc-0", "persistentVolumeClaim": {"claimName": "datasets"}},
+      {"name": "pvc-1", "persistentVolumeClaim": {"claimName": "model-cache"}},
+      {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "512M"}},
+      {"name": "tmpfs", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}])"));
+
+  // tempdir false: no TMPDIR; two volumes at one path: refused, naming the path.
+  task["spec"]["tmpfs"]["tempdir"] = false;
+  CHECK_FALSE(build_pod(task, 0, PodSettings{})["spec"]["containers"][0]["env"].dump().find(
+                  "TMPDIR") != std::string::npos);
+  task["spec"]["tmpfs"]["path"] = "/data";
+  CHECK_THROWS_WITH_AS(build_pod(task, 0, PodSettings{}),
+                       doctest::Contains("mounts two volumes at /data"), std::invalid_argument);
+  task["spec"]["tmpfs"]["path"] = "/scratch";
+  task["spec"]["qos"] = "BestEffort";
+  CHECK_THROWS_WITH_AS(build_pod(task, 0, PodSettings{}), doctest::Contains("spec.qos"),
+                       std::invalid_argument);
+}

@@ -71,6 +71,16 @@ TEST_CASE("author rights: placement needs no grant when the install says so") {
   CHECK(described(podflow::reconcile::rights_needed(flow, {}, "ns", true)).size() == 2);
 }
 
+TEST_CASE("author rights: a priority class is placement: whom the step's pods may preempt") {
+  const auto flow = flow_of(
+      "    - {name: start, command: [\"true\"], next: [end], priorityClassName: urgent}\n"
+      "    - {name: end, command: [\"true\"]}\n");
+  const auto rights = podflow::reconcile::rights_needed(flow, {}, "ns", true);
+  REQUIRE(described(rights) ==
+          std::vector<std::string>{"create pods", "use nodeplacements.podflow.dev"});
+  CHECK(rights[1].why == "step 'start' sets a nodeSelector, tolerations or a priorityClassName");
+}
+
 TEST_CASE("author rights: run-wide overrides count as the run's own settings") {
   const auto flow = flow_of(
       "    - {name: start, command: [\"true\"], next: [end]}\n"
