@@ -29,8 +29,8 @@ constexpr double kAbortRetrySeconds = 10;
 constexpr std::uint64_t kSmallTransfer = 1ull << 20;
 // A large download goes in ranges of up to this size (at least the part size, and small enough
 // that an object has `concurrency` ranges to fetch at once): each GET costs the server a fixed
-// amount of work (MinIO spends about a quarter less CPU on a GiB in 64 MiB ranges than in 8 MiB
-// ones: BENCHMARKS.md, "S3").
+// amount of work (MinIO spent less CPU on a GiB in 64 MiB ranges than in 8 MiB ones:
+// BENCHMARKS.md, "S3").
 constexpr std::uint64_t kLargestRange = 64ull << 20;
 constexpr std::uint64_t kRangeGranule = 1ull << 20;
 // The hasher is woken when this much more of the range it waits on has landed.
