@@ -2,7 +2,9 @@
 # S3 transfer benchmark against the test cluster's MinIO (tests/cluster/up): one 1 GiB artifact
 # and 10,000 artifacts of 4 KiB, up and down, with podflow's client (build/bin/podflow-s3-bench),
 # s5cmd and the awscli, in the same run. Prints a Markdown table: seconds, throughput, ratio to the
-# fastest peer (s5cmd or the awscli; > 1 means slower) and peak RSS (/usr/bin/time).
+# fastest peer (s5cmd or the awscli; > 1 means slower), peak RSS and CPU seconds (/usr/bin/time),
+# and the CPU seconds the cluster's MinIO spent meanwhile (from /proc: it shares the machine's
+# cores, so on a small machine both counts bound the time).
 #
 #   bench/s3_bench.sh                      # needs build/bin/podflow-s3-bench and a running cluster
 #   S3_BENCH_SMALL_COUNT=2000 bench/s3_bench.sh
@@ -56,20 +58,37 @@ for i in range(count):
 PY
 sync
 
-declare -A SECONDS_OF RSS_OF
-# measure LABEL COMMAND...: runs it under /usr/bin/time, records seconds and peak RSS (MiB)
+declare -A SECONDS_OF RSS_OF CPU_OF SERVER_CPU_OF
+# MinIO's CPU time so far (user + system, in clock ticks), when it is the cluster's own process
+MINIO_PID=$(cat "$PODFLOW_CLUSTER_DIR/pids/minio" 2>/dev/null || true)
+minio_ticks() {
+  if [ -n "$MINIO_PID" ] && [ -r "/proc/$MINIO_PID/stat" ]; then
+    awk '{ print $14 + $15 }' "/proc/$MINIO_PID/stat"
+  else
+    echo 0
+  fi
+}
+# measure LABEL COMMAND...: runs it under /usr/bin/time, records seconds, its CPU seconds (user +
+# system), MinIO's CPU seconds meanwhile and its peak RSS (MiB)
 measure() {
   local label=$1
   shift
   sync
-  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || {
+  local before
+  before=$(minio_ticks)
+  /usr/bin/time -f "%e %M %U %S" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || {
     echo "FAILED: $label: $*" >&2
     tail -5 "$WORK/err" >&2
     exit 1
   }
-  read -r seconds kib <"$WORK/time"
+  local after
+  after=$(minio_ticks)
+  read -r seconds kib user system <"$WORK/time"
   SECONDS_OF[$label]=$seconds
   RSS_OF[$label]=$((kib / 1024))
+  CPU_OF[$label]=$(awk -v u="$user" -v s="$system" 'BEGIN { printf "%.2f", u + s }')
+  SERVER_CPU_OF[$label]=$(awk -v a="$before" -v b="$after" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.2f", (b - a) / hz }')
 }
 fresh() { rm -rf "$WORK/$1" && mkdir -p "$WORK/$1"; }
 
@@ -104,6 +123,9 @@ for tool in "${TOOLS[@]}"; do
   cmp -s "$WORK/big" "$WORK/down-$tool/big" || { echo "FAILED: $tool's 1 GiB download differs" >&2; exit 1; }
   diff -rq "$WORK/small" "$WORK/down-$tool/small" >/dev/null ||
     { echo "FAILED: $tool's small files differ" >&2; exit 1; }
+  # each tool's 1 GiB, here and in the bucket, goes once checked: the disk is shared
+  rm -f "$WORK/down-$tool/big"
+  $AWS s3 rm --quiet "$URL/$tool/big" >/dev/null 2>&1 || true
 done
 
 # podflow's artifact path as a task uses it: SHA-256 of each file, HEAD (dedup), upload; and
@@ -124,8 +146,8 @@ cp "$WORK/out" "$WORK/small.list"
 measure "podflow artifact small down" "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/small.list"
 
 echo
-echo "| transfer | tool | seconds | throughput | vs fastest peer | peak RSS (MiB) |"
-echo "| --- | --- | ---: | ---: | ---: | ---: |"
+echo "| transfer | tool | seconds | throughput | vs fastest peer | peak RSS (MiB) | CPU s | MinIO CPU s |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for case in "big up" "big down" "small up" "small down"; do
   peer_best=$(printf '%s\n' "${SECONDS_OF[s5cmd $case]}" "${SECONDS_OF[awscli $case]}" | sort -g | head -1)
   for tool in "${TOOLS[@]}" "podflow artifact" "before artifact"; do
@@ -140,12 +162,14 @@ for case in "big up" "big down" "small up" "small down"; do
       what="$SMALL_COUNT x 4 KiB ${case#small }"
     fi
     ratio=$(awk -v s="$s" -v b="$peer_best" 'BEGIN { printf "%.2f", s / b }')
-    echo "| $what | $tool | $s | $rate | $ratio | ${RSS_OF[$label]} |"
+    echo "| $what | $tool | $s | $rate | $ratio | ${RSS_OF[$label]} | ${CPU_OF[$label]} | ${SERVER_CPU_OF[$label]} |"
   done
 done
 
 if [ "${S3_BENCH_5GIB:-0}" = 1 ]; then
-  rm -f "$WORK/big" && truncate -s 5G "$WORK/big5"  # sparse: the disk is not the subject
+  # sparse: the disk is not the subject; but MinIO stores 5 GiB and the download writes 5 GiB,
+  # so it needs about 11 GiB free (MinIO answers XMinioStorageFull well before the disk is full)
+  rm -rf "$WORK/big" "$WORK/artifacts-down" && truncate -s 5G "$WORK/big5"
   measure "podflow 5 GiB up" "$PODFLOW" put "$URL/podflow" big5 "$WORK/big5"
   measure "podflow 5 GiB down" "$PODFLOW" get "$URL/podflow" big5 "$WORK/big5.down"
   echo

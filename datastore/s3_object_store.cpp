@@ -27,6 +27,14 @@ constexpr double kAbortRetrySeconds = 10;
 // Small transfers use a buffer of their own of at most this size (so many can run at once);
 // larger ones take part-size buffers from the store's pool.
 constexpr std::uint64_t kSmallTransfer = 1ull << 20;
+// A large download goes in ranges of up to this size (at least the part size, and small enough
+// that an object has `concurrency` ranges to fetch at once): each GET costs the server a fixed
+// amount of work (MinIO spent less CPU on a GiB in 64 MiB ranges than in 8 MiB ones:
+// BENCHMARKS.md, "S3").
+constexpr std::uint64_t kLargestRange = 64ull << 20;
+constexpr std::uint64_t kRangeGranule = 1ull << 20;
+// The hasher is woken when this much more of the range it waits on has landed.
+constexpr std::uint64_t kHashWakeBytes = 1ull << 20;
 
 // The object was replaced while its ranges were being fetched (a later range got 412).
 class ObjectChanged : public std::runtime_error {
@@ -69,7 +77,7 @@ void write_fully_at(int fd, const char* buffer, std::uint64_t size, std::uint64_
     const ssize_t wrote =
         ::pwrite(fd, buffer + done, size - done, static_cast<off_t>(offset + done));
     if (wrote < 0 && errno == EINTR) continue;
-    if (wrote < 0) throw StoreError(system_error_text("cannot write a download", errno));
+    if (wrote < 0) throw_system_error("cannot write a download", errno);
     done += static_cast<std::uint64_t>(wrote);
   }
 }
@@ -306,38 +314,62 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
   if (in_memory == total) return true;
 
   const std::string etag = response.header("etag");
-  const std::uint64_t part_size = settings().part_size;
   const std::uint64_t rest = total - kSmallTransfer;
-  const std::uint64_t ranges = (rest + part_size - 1) / part_size;
-  const auto range_offset = [&](std::uint64_t index) { return kSmallTransfer + index * part_size; };
+  const std::uint64_t concurrency = settings().concurrency;
+  const std::uint64_t share = (rest + concurrency - 1) / concurrency;
+  const std::uint64_t range_size = std::max(
+      settings().part_size,
+      std::min(kLargestRange, (share + kRangeGranule - 1) / kRangeGranule * kRangeGranule));
+  const std::uint64_t ranges = (rest + range_size - 1) / range_size;
+  const auto range_offset = [&](std::uint64_t index) {
+    return kSmallTransfer + index * range_size;
+  };
   const auto range_length = [&](std::uint64_t index) {
-    return std::min(part_size, total - range_offset(index));
+    return std::min(range_size, total - range_offset(index));
   };
 
-  // The hash reads each range back (from the page cache) once it and all before it have landed,
-  // on a thread of its own, while later ranges are still downloading.
+  // The whole file is allocated first where the filesystem can: a full disk fails now rather
+  // than after most of the download, and writes into allocated blocks cost the kernel less than
+  // growing a file range by range.
+  if (::fallocate(descriptor, 0, 0, static_cast<off_t>(total)) != 0 && errno != EOPNOTSUPP &&
+      errno != ENOSYS && errno != EINTR) {
+    throw_system_error(what + ": cannot allocate " + std::to_string(total) + " bytes", errno);
+  }
+
+  // The hash reads the file back (from the page cache) on a thread of its own, in order, as far
+  // as it has landed: the range it is at is followed as it streams in, so hashing keeps pace
+  // with the download instead of waiting for whole ranges. Only when the ranges are pinned to
+  // one version of the object (If-Match its ETag) may bytes be hashed before their range is
+  // complete: a retried range then writes the same bytes again.
+  const bool follow_ranges = !etag.empty();
   std::mutex landed_mutex;
   std::condition_variable landed_changed;
-  std::vector<char> landed(ranges, 0);
+  std::vector<std::uint64_t> landed(ranges, 0);  // bytes of each range in the file, from its start
   bool stopped = false;
   std::exception_ptr hash_error;
   std::thread hasher;
   if (digest != nullptr) {
     hasher = std::thread([&] {
       try {
-        std::string buffer(std::min<std::uint64_t>(part_size, 1ull << 20), '\0');
+        std::string buffer(std::min<std::uint64_t>(range_size, kHashWakeBytes), '\0');
         for (std::uint64_t index = 0; index < ranges; ++index) {
-          {
-            std::unique_lock lock(landed_mutex);
-            landed_changed.wait(lock, [&] { return landed[index] != 0 || stopped; });
-            if (landed[index] == 0) return;
-          }
-          const std::uint64_t end = range_offset(index) + range_length(index);
-          for (std::uint64_t at = range_offset(index); at < end;) {
-            const std::uint64_t length = std::min<std::uint64_t>(buffer.size(), end - at);
-            read_fully_at(reader, buffer.data(), length, at, "the partial download");
-            digest->update(std::string_view(buffer.data(), length));
-            at += length;
+          const std::uint64_t length = range_length(index);
+          for (std::uint64_t hashed = 0; hashed < length;) {
+            std::uint64_t available = 0;
+            {
+              std::unique_lock lock(landed_mutex);
+              landed_changed.wait(lock, [&] { return landed[index] > hashed || stopped; });
+              if (landed[index] <= hashed) return;
+              available = landed[index];
+            }
+            while (hashed < available) {
+              const std::uint64_t piece =
+                  std::min<std::uint64_t>(buffer.size(), available - hashed);
+              read_fully_at(reader, buffer.data(), piece, range_offset(index) + hashed,
+                            "the partial download");
+              digest->update(std::string_view(buffer.data(), piece));
+              hashed += piece;
+            }
           }
         }
       } catch (...) {
@@ -345,6 +377,14 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
       }
     });
   }
+  // landed_to(index, bytes): the first `bytes` of range `index` are in the file
+  const auto landed_to = [&](std::uint64_t index, std::uint64_t bytes) {
+    {
+      std::lock_guard lock(landed_mutex);
+      landed[index] = std::max(landed[index], bytes);
+    }
+    landed_changed.notify_all();
+  };
   const auto stop_hasher = [&] {
     if (!hasher.joinable()) return;
     {
@@ -355,39 +395,41 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
     hasher.join();
   };
 
+  const auto fetch_range = [&](std::uint64_t index) {
+    const std::uint64_t offset = range_offset(index);
+    const std::uint64_t length = range_length(index);
+    const auto slot = slots_->take();
+    S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
+    if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
+    // Straight from the socket into the file, in the connection's 256 KiB pieces.
+    std::uint64_t announced = 0;
+    range.response_sink = [&](const char* data, std::size_t bytes, std::uint64_t at) {
+      if (at + bytes > length) {
+        throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
+                         std::to_string(offset + length - 1) + " is longer than the range");
+      }
+      write_fully_at(descriptor, data, bytes, offset + at);
+      if (digest != nullptr && follow_ranges && at + bytes >= announced + kHashWakeBytes) {
+        announced = at + bytes;
+        landed_to(index, announced);
+      }
+    };
+    const S3Response answer = client_.send(range, what);
+    if (answer.status == 412 || answer.status == 404) {
+      throw ObjectChanged(what + ": the object changed while it was being downloaded");
+    }
+    if (answer.status != 206) client_.fail(what, answer);
+    if (answer.buffer_bytes != length) {
+      throw StoreError(what + ": received " + std::to_string(answer.buffer_bytes) + " bytes at " +
+                       std::to_string(offset) + ", expected " + std::to_string(length) +
+                       "; the download was cut short");
+    }
+    if (digest != nullptr) landed_to(index, length);
+  };
+
   try {
-    parallel_for(ranges, settings().concurrency, [&](std::size_t, std::size_t index) {
-      const std::uint64_t offset = range_offset(index);
-      const std::uint64_t length = range_length(index);
-      const auto slot = slots_->take();
-      S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
-      if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
-      // Straight from the socket into the file, in the connection's 256 KiB pieces.
-      range.response_sink = [&](const char* data, std::size_t bytes, std::uint64_t at) {
-        if (at + bytes > length) {
-          throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
-                           std::to_string(offset + length - 1) + " is longer than the range");
-        }
-        write_fully_at(descriptor, data, bytes, offset + at);
-      };
-      const S3Response answer = client_.send(range, what);
-      if (answer.status == 412 || answer.status == 404) {
-        throw ObjectChanged(what + ": the object changed while it was being downloaded");
-      }
-      if (answer.status != 206) client_.fail(what, answer);
-      if (answer.buffer_bytes != length) {
-        throw StoreError(what + ": received " + std::to_string(answer.buffer_bytes) + " bytes at " +
-                         std::to_string(offset) + ", expected " + std::to_string(length) +
-                         "; the download was cut short");
-      }
-      if (digest != nullptr) {
-        {
-          std::lock_guard lock(landed_mutex);
-          landed[index] = 1;
-        }
-        landed_changed.notify_all();
-      }
-    });
+    parallel_for(ranges, settings().concurrency,
+                 [&](std::size_t, std::size_t index) { fetch_range(index); });
   } catch (...) {
     stop_hasher();
     throw;

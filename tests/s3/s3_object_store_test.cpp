@@ -291,6 +291,24 @@ TEST_CASE("s3 the hash follows the ranges: a flipped byte in the last of several
   CHECK_FALSE(fs::exists(scratch / "bad"));
 }
 
+TEST_CASE("s3 a hashed download in ranges larger than the part size, hashed as they stream in") {
+  // 41 MiB + 3 with parts of 5 MiB: after the first 1 MiB, the rest is shared among the 4
+  // ranges in flight (11 MiB each, more than a part), and the hash follows each range as its
+  // bytes land rather than waiting for it to end.
+  TestStore store("wide-ranges", 5 * kMiB);
+  ScratchDirectory scratch;
+  const std::string bytes = pattern(41 * kMiB + 3, 23);
+  store->put_bytes("wide", bytes);
+  const auto digest = store->get_to_file_hashed("wide", scratch / "out");
+  REQUIRE(digest.has_value());
+  podflow::datastore::Sha256 expected;
+  expected.update(bytes);
+  CHECK(digest->sha256 == expected.hex_digest());
+  CHECK(digest->size == bytes.size());
+  CHECK((read_file(scratch / "out") == bytes));
+  CHECK(fs::file_size(scratch / "out") == bytes.size());  // allocated ahead, never longer
+}
+
 TEST_CASE("s3 many small artifacts move in parallel") {
   const std::string url = unique_url("small-artifacts");
   TestStore cleanup("small-artifacts");
