@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <thread>
 
 #include "operator/kube/controller.hpp"
@@ -50,6 +52,7 @@ struct Options {
   std::string lease_name = "podflow-operator";
   std::string log_format = "json";
   std::string log_level = "info";
+  std::vector<std::string> task_env;  // NAME=VALUE
 };
 
 std::string identity() {
@@ -113,6 +116,10 @@ void add_flags(CLI::App& app, Options& options) {
   app.add_flag("--read-only-root-filesystem", options.settings.pod.read_only_root_filesystem,
                "task pods' containers get a read-only root filesystem (readOnlyRootFilesystem); "
                "/tmp is then an emptyDir");
+  app.add_option("--task-env", options.task_env,
+                 "NAME=VALUE (repeatable): an environment variable of every task pod's "
+                 "podflow-runtime and step, e.g. AWS_ENDPOINT_URL_STS, AWS_CA_BUNDLE or "
+                 "HTTPS_PROXY (a flow's env reaches only its step's command)");
   app.add_option("--run-as-user", options.settings.pod.run_as_user,
                  "uid (and gid) of task pods' processes")
       ->default_val(65532);
@@ -440,6 +447,28 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error) == 0 ? 0 : 2;
+  }
+  for (const auto& assignment : options.task_env) {
+    static const std::regex name("[A-Za-z_][A-Za-z0-9_]*");
+    const auto equals = assignment.find('=');
+    const std::string variable = assignment.substr(0, equals);
+    if (equals == std::string::npos || !std::regex_match(variable, name) ||
+        variable.starts_with("PODFLOW_")) {
+      std::cerr << "podflow-operator: --task-env '" << assignment
+                << "' is not NAME=VALUE with a variable name of letters, digits and _ (names "
+                   "starting with PODFLOW_ are podflow's own)\n";
+      return 2;
+    }
+    const bool twice =
+        std::any_of(options.settings.pod.extra_env.begin(), options.settings.pod.extra_env.end(),
+                    [&](const auto& other) { return other.first == variable; });
+    if (twice || (variable == "AWS_REGION" && !options.settings.pod.s3_region.empty())) {
+      std::cerr << "podflow-operator: --task-env " << variable
+                << " is given twice, or set by the operator itself (--s3-region sets "
+                   "AWS_REGION); give it once\n";
+      return 2;
+    }
+    options.settings.pod.extra_env.emplace_back(variable, assignment.substr(equals + 1));
   }
   server::install_log_sink(options.log_format, server::parse_log_level(options.log_level));
   // The operator reads the datastore itself to resume a run (spec.resumeFrom), with the

@@ -39,6 +39,9 @@ grep -q -- '--read-only-root-filesystem' <<<"$m" && fail "--read-only-root-files
 m=$(render --set operator.runtimeImage=reg.example/podflow:9 --set operator.readOnlyRootFilesystem=true)
 grep -q -- '- --runtime-image=reg.example/podflow:9$' <<<"$m" || fail "operator.runtimeImage flag"
 grep -q -- '- --read-only-root-filesystem$' <<<"$m" || fail "operator.readOnlyRootFilesystem flag"
+m=$(render --set operator.taskEnv.AWS_ENDPOINT_URL_STS=https://sts.example --set operator.taskEnv.HTTPS_PROXY=http://proxy:3128)
+grep -q -- '- --task-env=AWS_ENDPOINT_URL_STS=https://sts.example$' <<<"$m" &&
+	grep -q -- '- --task-env=HTTPS_PROXY=http://proxy:3128$' <<<"$m" || fail "operator.taskEnv flags"
 m=$(render --set operator.injectRuntime=false)
 grep -q -- '--runtime-image' <<<"$m" && fail "--runtime-image with injectRuntime false"
 grep -q 'fieldPath: metadata.name' <<<"$m" && grep -q 'fieldPath: metadata.namespace' <<<"$m" || fail "downward API env"
