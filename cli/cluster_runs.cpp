@@ -45,7 +45,37 @@ bool finished(const json& run) {
   return phase == "Succeeded" || phase == "Failed";
 }
 
+// The runs of the namespace (or every namespace) the filter selects, newest first.
+std::vector<json> selected_runs(kube::Client& client, const std::string& namespace_,
+                                const RunFilter& filter) {
+  kube::ListOptions options;
+  options.label_selector = user_selector(client, filter);
+  std::vector<json> runs;
+  for (auto& run : client.list_all(flowruns_resource(), namespace_, options).items) {
+    if (filter.flow.empty() || flow_of_run(run) == filter.flow) runs.push_back(std::move(run));
+  }
+  std::sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
+    return a["metadata"].value("creationTimestamp", "") >
+           b["metadata"].value("creationTimestamp", "");
+  });
+  return runs;
+}
+
 }  // namespace
+
+std::string flow_of_run(const json& run) {
+  const json status = run.value("status", json::object());
+  if (const std::string name = status.value("flowName", ""); !name.empty()) return name;
+  const json labels = run["metadata"].value("labels", json::object());
+  if (const std::string name = labels.value("podflow.dev/flow", ""); !name.empty()) return name;
+  const json spec = run.value("spec", json::object());
+  if (const std::string name = spec.value("flowName", ""); !name.empty()) return name;
+  if (const std::string name = spec.value("flowRef", json::object()).value("name", "");
+      !name.empty()) {
+    return name;
+  }
+  return kube::name_of(run);
+}
 
 bool is_cluster_run_id(const std::string& run_id) {
   return !run_id.empty() && run_id.find_first_not_of("0123456789") != std::string::npos;
@@ -138,13 +168,7 @@ int cluster_list(const ClusterScope& scope, const RunFilter& filter, std::size_t
   kube::Client client(kube::load_default_config());
   const std::string namespace_ =
       scope.all_namespaces ? "" : namespace_or_default(client, scope.namespace_);
-  kube::ListOptions options;
-  options.label_selector = user_selector(client, filter);
-  auto runs = client.list_all(flowruns_resource(), namespace_, options).items;
-  std::sort(runs.begin(), runs.end(), [](const json& a, const json& b) {
-    return a["metadata"].value("creationTimestamp", "") >
-           b["metadata"].value("creationTimestamp", "");
-  });
+  const auto runs = selected_runs(client, namespace_, filter);
   std::printf("%-16s %-28s %-16s %-10s %-10s %-20s %s\n", "NAMESPACE", "RUN", "FLOW", "PHASE",
               "DONE", "USER", "AGE");
   std::size_t shown = 0;
@@ -155,28 +179,65 @@ int cluster_list(const ClusterScope& scope, const RunFilter& filter, std::size_t
     const std::string done =
         std::to_string(tasks.value("succeeded", 0)) + "/" + std::to_string(tasks.value("total", 0));
     std::printf("%-16s %-28s %-16s %-10s %-10s %-20s %s\n", kube::namespace_of(run).c_str(),
-                kube::name_of(run).c_str(), status.value("flowName", "-").c_str(),
+                kube::name_of(run).c_str(), flow_of_run(run).c_str(),
                 status.value("phase", "Pending").c_str(), done.c_str(), user_of(run).c_str(),
                 age_of(run).c_str());
   }
   return kExitOk;
 }
 
+int cluster_list_tasks(const ClusterScope& scope, const std::string& run) {
+  kube::Client client(kube::load_default_config());
+  const std::string namespace_ = namespace_or_default(client, scope.namespace_);
+  if (!client.get(flowruns_resource(), namespace_, run)) {
+    std::cerr << "podflow list: no FlowRun '" << run << "' in namespace '" << namespace_
+              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
+    return kExitFailed;
+  }
+  kube::ListOptions options;
+  options.label_selector = "podflow.dev/run=" + pod::label_value(run);
+  auto tasks = client.list_all(tasks_resource(), namespace_, options).items;
+  std::sort(tasks.begin(), tasks.end(), [](const json& a, const json& b) {
+    return a["metadata"].value("creationTimestamp", "") + kube::name_of(a) <
+           b["metadata"].value("creationTimestamp", "") + kube::name_of(b);
+  });
+  std::printf("%-32s %-20s %-10s %-8s %-20s %s\n", "TASK", "STEP", "STATE", "ATTEMPT", "NODE",
+              "REASON");
+  for (const auto& task : tasks) {
+    const json spec = task.value("spec", json::object());
+    const json status = task.value("status", json::object());
+    std::printf("%-32s %-20s %-10s %-8lld %-20s %s\n", spec.value("taskId", "-").c_str(),
+                spec.value("step", "-").c_str(), status.value("phase", "Pending").c_str(),
+                static_cast<long long>(status.value("attempt", 0)),
+                status.value("nodeName", "-").c_str(), status.value("reason", "").c_str());
+  }
+  if (tasks.empty()) std::printf("(no tasks yet)\n");
+  return kExitOk;
+}
+
 int cluster_kill(const ClusterScope& scope, const std::vector<std::string>& runs,
-                 const RunFilter& filter) {
+                 const RunFilter& filter, bool latest_only) {
   kube::Client client(kube::load_default_config());
   const std::string namespace_ = namespace_or_default(client, scope.namespace_);
   std::vector<std::pair<std::string, std::string>> targets;  // namespace, name
   int exit_code = kExitOk;
   if (!runs.empty()) {
-    for (const auto& run : runs) targets.emplace_back(namespace_, run);
+    for (const auto& run : runs) {
+      if (!filter.flow.empty()) {
+        const auto found = client.get(flowruns_resource(), namespace_, run);
+        if (found && flow_of_run(*found) != filter.flow) {
+          std::cerr << "podflow kill: run '" << run << "' is of flow '" << flow_of_run(*found)
+                    << "', not of '" << filter.flow << "'; nothing killed\n";
+          return kExitFailed;
+        }
+      }
+      targets.emplace_back(namespace_, run);
+    }
   } else {
-    kube::ListOptions options;
-    options.label_selector = user_selector(client, filter);
-    for (const auto& run :
-         client.list_all(flowruns_resource(), scope.all_namespaces ? "" : namespace_, options)
-             .items) {
-      if (!finished(run)) targets.emplace_back(kube::namespace_of(run), kube::name_of(run));
+    for (const auto& run : selected_runs(client, scope.all_namespaces ? "" : namespace_, filter)) {
+      if (finished(run)) continue;
+      targets.emplace_back(kube::namespace_of(run), kube::name_of(run));
+      if (latest_only) break;
     }
   }
   kube::DeleteOptions options;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace podflow::cli {
 
 // A run id that names a FlowRun rather than a local run ("15" is local, "fanout-x7k2p" is not).
@@ -20,7 +22,12 @@ struct ClusterScope {
 struct RunFilter {
   bool my_runs = false;  // runs labelled with the kubeconfig's user
   std::string user;      // runs of this user
+  std::string flow;      // runs of this flow (the flow's name)
 };
+
+// The flow a FlowRun runs: status.flowName once the operator read it, else the label the CLI
+// sets, spec.flowName, spec.flowRef.name, or the FlowRun's own name (an inline flow's default).
+std::string flow_of_run(const nlohmann::json& run);
 
 // `podflow logs RUN/STEP[/TASK]` of a FlowRun: live from the pod while the attempt runs, from the
 // datastore (S3) once it has ended or its pod is gone.
@@ -30,9 +37,13 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
 
 int cluster_list(const ClusterScope& scope, const RunFilter& filter, std::size_t limit);
 
+// The tasks of one FlowRun (its Task objects): step, phase, attempt, node, reason.
+int cluster_list_tasks(const ClusterScope& scope, const std::string& run);
+
 // Deletes the named FlowRuns, or those the filter selects (unfinished ones only), so their tasks
-// are killed. Returns 1 when a named run does not exist.
+// are killed; with `latest_only`, only the newest unfinished run the filter selects (`podflow
+// kill flow.yaml`). Returns 1 when a named run does not exist, or is not of filter.flow.
 int cluster_kill(const ClusterScope& scope, const std::vector<std::string>& runs,
-                 const RunFilter& filter);
+                 const RunFilter& filter, bool latest_only = false);
 
 }  // namespace podflow::cli

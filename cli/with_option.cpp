@@ -92,6 +92,41 @@ WithParse parse_with(const std::vector<std::string>& specs) {
         overrides["tmpfs"]["size"] = number_or_quantity(value);
       } else if (name == "tmpfs_path") {
         overrides["tmpfs"]["path"] = value;
+      } else if (name == "node_selector" || name == "labels" || name == "annotations") {
+        // key=value;key=value (a value may hold '=')
+        const std::string field = name == "node_selector" ? "nodeSelector" : name;
+        for (const auto& pair : split(value, ';')) {
+          const auto separator = pair.find('=');
+          if (separator == std::string::npos || separator == 0) {
+            parse.problems.push_back("--with kubernetes: " + name + ": '" + pair +
+                                     "' is not key=value (several: key=value;key=value)");
+            continue;
+          }
+          overrides[field][pair.substr(0, separator)] = pair.substr(separator + 1);
+        }
+      } else if (name == "tolerations") {
+        // key[=value][:Effect];... as `kubectl taint` writes taints: no value means Exists
+        for (const auto& item : split(value, ';')) {
+          const auto colon = item.find(':');
+          const std::string key_value = item.substr(0, colon);
+          const std::string effect = colon == std::string::npos ? "" : item.substr(colon + 1);
+          const auto equals_at = key_value.find('=');
+          nlohmann::json toleration = {{"key", key_value.substr(0, equals_at)}};
+          if (toleration["key"].get<std::string>().empty()) {
+            parse.problems.push_back("--with kubernetes: tolerations: '" + item +
+                                     "' is not key[=value][:Effect], e.g. gpu:NoSchedule or "
+                                     "dedicated=ml:NoExecute");
+            continue;
+          }
+          if (equals_at == std::string::npos) {
+            toleration["operator"] = "Exists";
+          } else {
+            toleration["operator"] = "Equal";
+            toleration["value"] = key_value.substr(equals_at + 1);
+          }
+          if (!effect.empty()) toleration["effect"] = effect;
+          overrides["tolerations"].push_back(std::move(toleration));
+        }
       } else if (name == "persistent_volume_claims") {
         // claim:/path;claim:/path, as Metaflow's persistent_volume_claims={"claim": "/path"}
         for (const auto& pair : split(value, ';')) {
@@ -108,8 +143,9 @@ WithParse parse_with(const std::vector<std::string>& specs) {
         parse.problems.push_back(
             "--with kubernetes: unknown setting '" + name +
             "'; use cpu, memory, disk, gpu, gpu_vendor, image, namespace, service_account, "
-            "secrets, qos, port, shared_memory, use_tmpfs, tmpfs_size, tmpfs_path, "
-            "tmpfs_tempdir, persistent_volume_claims or priority_class_name");
+            "secrets, node_selector, tolerations, labels, annotations, qos, port, "
+            "shared_memory, use_tmpfs, tmpfs_size, tmpfs_path, tmpfs_tempdir, "
+            "persistent_volume_claims or priority_class_name");
       }
     }
   }

@@ -99,5 +99,73 @@ def interrupt_and_detach():
         expect(len(t.items("flowruns")) == 1, "nothing was created for the refused runs")
 
 
+def kill_and_list_as_the_seeds_say():
+    """`podflow kill flow.yaml` stops the latest unfinished run of that flow only, as `batch kill`;
+    `--run-id` must be a run of that flow; `--my-runs` with a flow file takes only that flow's
+    runs; `podflow list RUN` lists its tasks; `list --kubernetes --flow` filters; every step
+    setting can be given in --with kubernetes:..., node selectors, tolerations, labels and
+    annotations included."""
+    with OperatorTest("cli-kill") as t:
+        t.start_operator()
+
+        def write(name, first):
+            path = os.path.join(t.dir, f"{name}.yaml")
+            with open(path, "w") as f:
+                f.write(f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n"
+                        f"  steps:\n  - name: start\n    command: {first}\n    next: [end]\n"
+                        "  - name: end\n    command: ['true']\n")
+            return path
+
+        slow, other = write("slow", "[sleep, '300']"), write("other", "[sleep, '300']")
+
+        def detach(flow, extra=""):
+            result = podflow(t, "run", flow, "--with", f"kubernetes:namespace={t.ns}{extra}", "--detach",
+                             timeout=60)
+            expect(result.returncode == 0, f"--detach {flow}: {result.stderr}")
+            return result.stdout.strip()
+
+        older = detach(slow)
+        time.sleep(1.1)  # creationTimestamp has whole seconds: the next run is newer
+        newer = detach(slow)
+        third = detach(other)
+        listing = podflow(t, "list", "--kubernetes", "-n", t.ns, "--flow", "slow")
+        expect(older in listing.stdout and newer in listing.stdout and third not in listing.stdout,
+               f"list --kubernetes --flow slow:\n{listing.stdout}{listing.stderr}")
+        t.wait_until("the newer run's start task", lambda: t.find("task", f"{newer}.start") is not None, 60)
+        tasks = podflow(t, "list", newer, "-n", t.ns)
+        expect(tasks.returncode == 0 and "start" in tasks.stdout and "STATE" in tasks.stdout,
+               f"podflow list RUN:\n{tasks.stdout}{tasks.stderr}")
+
+        wrong = podflow(t, "kill", slow, "--run-id", third, "-n", t.ns)
+        expect(wrong.returncode == 1 and "is of flow 'other'" in wrong.stderr and t.find("flowrun", third),
+               f"kill slow.yaml --run-id <a run of other>: {wrong.returncode} {wrong.stderr}")
+        latest = podflow(t, "kill", slow, "-n", t.ns)
+        expect(latest.returncode == 0 and newer in latest.stdout and older not in latest.stdout,
+               f"podflow kill slow.yaml: {latest.stdout}{latest.stderr}")
+        t.wait_until("the newer run to be gone", lambda: t.find("flowrun", newer) is None, 60)
+        expect(t.find("flowrun", older) is not None and t.find("flowrun", third) is not None,
+               "kill flow.yaml left the older run and the other flow's run")
+        mine = podflow(t, "kill", slow, "--my-runs", "-n", t.ns)
+        expect(mine.returncode == 0 and older in mine.stdout and third not in mine.stdout,
+               f"podflow kill slow.yaml --my-runs: {mine.stdout}{mine.stderr}")
+        t.wait_until("the older run to be gone", lambda: t.find("flowrun", older) is None, 60)
+        expect(t.find("flowrun", third) is not None, "the other flow's run is untouched")
+        podflow(t, "kill", third, "-n", t.ns)
+
+        quick = write("quick", "['true']")
+        placed = detach(quick, ",node_selector=type=process,tolerations=gpu:NoSchedule;dedicated=ml:NoExecute,"
+                        "labels=team=ml,annotations=owner=ana@example.com")
+        t.wait_flowrun(placed, "Succeeded", timeout=120)
+        pod = t.get("pod", f"{placed}.start")
+        expect(pod["spec"].get("nodeSelector") == {"type": "process"}, f"nodeSelector {pod['spec'].get('nodeSelector')}")
+        tolerations = [x for x in pod["spec"].get("tolerations", []) if x["key"] in ("gpu", "dedicated")]
+        expect(tolerations == [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"},
+                               {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoExecute"}],
+               f"tolerations {pod['spec'].get('tolerations')}")
+        expect(pod["metadata"]["labels"].get("team") == "ml" and
+               pod["metadata"].get("annotations", {}).get("owner") == "ana@example.com",
+               f"labels/annotations {pod['metadata']}")
+
+
 if __name__ == "__main__":
-    main([fanout_with_kubernetes, interrupt_and_detach])
+    main([fanout_with_kubernetes, interrupt_and_detach, kill_and_list_as_the_seeds_say])
