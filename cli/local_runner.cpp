@@ -677,10 +677,16 @@ int run_locally(const RunOptions& options) {
   const flow::FlowSpec& flow = *loaded.flow;
   std::map<std::string, std::string> parameters;
   bool usable = check_run_options(flow, options, parameters);
+  // Metaflow's @resources "does not produce the resources magically" locally: a step larger
+  // than this machine is refused, unless the user asks to run it anyway.
   for (const auto& problem :
        check_fits(flow, options.overrides, this_machine(), options.flow_path)) {
-    std::cerr << "podflow: " << problem << "\n";
-    usable = false;
+    if (options.skip_machine_check) {
+      std::cerr << "podflow: warning: " << problem << " (running anyway: --skip-machine-check)\n";
+    } else {
+      std::cerr << "podflow: " << problem << ", or run it here anyway with --skip-machine-check\n";
+      usable = false;
+    }
   }
   if (!usable) return 1;
   try {

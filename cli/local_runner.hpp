@@ -23,6 +23,7 @@ struct RunOptions {
   std::optional<std::string> resume_from;  // reuse the successful tasks of this run
   bool live_progress = false;              // redraw a progress block (a terminal)
   std::int64_t grace_seconds = 10;         // SIGTERM -> SIGKILL, for timeouts and Ctrl-C
+  bool skip_machine_check = false;         // steps larger than this machine: warn, run anyway
 };
 
 // Runs the flow and returns the process exit code: 0 when the run succeeded, 1 when it failed or

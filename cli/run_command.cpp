@@ -18,6 +18,9 @@ void add_run_options(CLI::App& command, RunOptions& options) {
   command.add_option("--datastore", options.datastore,
                      "Where artifacts and logs go: a directory (default $PODFLOW_DATASTORE or "
                      "./.podflow)");
+  command.add_flag("--skip-machine-check", options.skip_machine_check,
+                   "Run locally even when a step asks for more cpu, memory or gpu than this "
+                   "machine has (resources are not enforced locally; the check warns only)");
 }
 
 void add_run_command(CLI::App& app, int& exit_code) {
@@ -30,8 +33,11 @@ void add_run_command(CLI::App& app, int& exit_code) {
   add_run_options(*command, *options);
   command->add_option("--with", *with,
                       "kubernetes[:cpu=4,memory=10000,disk=..,gpu=..,gpu_vendor=..,namespace=..,"
-                      "image=..,service_account=..,secrets=a;b]: run on the cluster of the "
-                      "current kubeconfig, with these run-wide settings");
+                      "image=..,service_account=..,secrets=a;b,node_selector=k=v;..,"
+                      "tolerations=key[=value][:Effect];..,labels=k=v;..,annotations=k=v;..,qos=..,"
+                      "port=..,shared_memory=..,use_tmpfs=..,tmpfs_size=..,tmpfs_path=..,"
+                      "persistent_volume_claims=claim:/path;..,priority_class_name=..]: run on the "
+                      "cluster of the current kubeconfig, with these run-wide settings");
   command->add_flag("--detach", *detach,
                     "with --with kubernetes: print the FlowRun's name and return at once");
   command->callback([options, with, detach, &exit_code] {

@@ -130,6 +130,13 @@ def test_too_big_for_this_machine_fails_before_running(workspace):
     expect("asks for 4096 cpu" in result.stderr, result.stderr)
     expect(not os.path.exists(marker), "the step ran although the pre-check failed")
     expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
+    expect("or run it here anyway with --skip-machine-check" in result.stderr, result.stderr)
+    # The seeds: @resources does not produce the resources locally; the user may run anyway.
+    anyway = workspace.podflow("run", "flow.yaml", "--skip-machine-check", check=0,
+                               env=dict(os.environ, MARKER=marker))
+    expect("warning: step 'start' asks for 48000000M of memory" in anyway.stderr and
+           "running anyway" in anyway.stderr, anyway.stderr)
+    expect(os.path.exists(marker), "--skip-machine-check: the step ran")
 
 
 def test_parameter_errors(workspace):
