@@ -83,6 +83,12 @@ std::map<std::string, datastore::BlobRef> visible_inherited(
   return visible;
 }
 
+// PODFLOW_KEEP_WORKDIR=1: keep the work directory for debugging (docs/step-contract.md).
+bool keep_work_directory() {
+  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
+  return keep != nullptr && std::strcmp(keep, "1") == 0;
+}
+
 // The logs' upload on a thread of its own, joined by wait() or at the latest by the destructor.
 class BackgroundLogs {
  public:
@@ -342,7 +348,19 @@ class TaskAttempt {
       result.exitCode = 0;
       return;
     }
-    store_->write_manifest(manifest);
+    {
+      // Nothing in the work directory is read after this point. A remote manifest PUT is a
+      // round trip of idle waiting: remove the directory meanwhile (run_task removes whatever
+      // is left, after any outcome).
+      std::jthread cleanup;
+      if (!store_->is_local() && !keep_work_directory()) {
+        cleanup = std::jthread([this] {
+          std::error_code ignored;
+          fs::remove_all(work_dir_, ignored);
+        });
+      }
+      store_->write_manifest(manifest);
+    }
     result.status = TaskStatus::succeeded;
     result.reason.clear();
     result.manifest = datastore::Datastore::manifest_key(id_);
@@ -373,8 +391,7 @@ class TaskAttempt {
 TaskResult run_task(const TaskSpec& spec, TerminationSignals& signals) {
   TaskResult result = TaskAttempt(spec, signals).run();
   kill_descendants();  // run_step already did; this covers a step interrupted by an exception
-  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
-  if (keep == nullptr || std::strcmp(keep, "1") != 0) {
+  if (!keep_work_directory()) {
     std::error_code ignored;
     std::filesystem::remove_all(spec.workDir, ignored);
   }
