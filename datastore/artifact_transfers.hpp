@@ -16,9 +16,16 @@ namespace podflow::datastore {
 
 inline constexpr std::size_t kArtifactTransferThreads = 32;
 
-// Datastore::store_artifact for each file, in parallel; the references come back in the order of
-// `paths`. CONSUMES the files, as store_artifact does. The first failure is thrown once the
-// transfers in flight have finished (no new one starts after it).
+// How many threads `count` transfers of `bytes` in all deserve: `threads` for a remote store,
+// whose requests wait on round trips; for a local one, 1 unless there are many files or many
+// bytes to hash, since each thread costs about what a small local artifact does (a stack, a
+// malloc arena, a clone and a join: ~0.1 ms).
+std::size_t transfer_threads(const Datastore& store, std::size_t count, std::uint64_t bytes,
+                             std::size_t threads);
+
+// Datastore::store_artifact for each file, in parallel (transfer_threads); the references come
+// back in the order of `paths`. CONSUMES the files, as store_artifact does. The first failure is
+// thrown once the transfers in flight have finished (no new one starts after it).
 std::vector<BlobRef> store_artifacts(Datastore& store, const std::string& flow,
                                      const std::vector<std::filesystem::path>& paths,
                                      std::size_t threads = kArtifactTransferThreads);

@@ -43,13 +43,45 @@ bool run_order(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+// The whole file when it is a regular file of at most `limit` bytes, else nullopt.
+std::optional<std::string> read_small_file(const std::filesystem::path& path, std::uint64_t limit) {
+  const int descriptor = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (descriptor < 0) throw_system_error("cannot read " + path.string(), errno);
+  struct stat status {};
+  if (::fstat(descriptor, &status) != 0 || !S_ISREG(status.st_mode) ||
+      static_cast<std::uint64_t>(status.st_size) > limit) {
+    ::close(descriptor);
+    return std::nullopt;  // the general path reads it, or says why it cannot
+  }
+  // One byte more than its size, to notice a file that grew meanwhile.
+  std::string bytes(static_cast<std::size_t>(status.st_size) + 1, '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(descriptor, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      const int error = errno;
+      ::close(descriptor);
+      throw_system_error("cannot read " + path.string(), error);
+    }
+    if (got == 0) break;
+    done += static_cast<std::size_t>(got);
+  }
+  ::close(descriptor);
+  if (done == bytes.size()) return std::nullopt;  // it grew: the general path streams it
+  bytes.resize(done);
+  return bytes;
+}
+
 std::string describe_artifact(const std::string& name, const BlobRef& blob) {
   return name.empty() ? "blob " + blob.sha256 : "artifact '" + name + "'";
 }
 
 }  // namespace
 
-Datastore::Datastore(ObjectStorePtr objects) : objects_(std::move(objects)) {}
+Datastore::Datastore(ObjectStorePtr objects)
+    : objects_(std::move(objects)),
+      local_(dynamic_cast<LocalObjectStore*>(objects_.get()) != nullptr) {}
 
 std::string Datastore::blob_key(const std::string& flow, const std::string& sha256) {
   if (!is_sha256_hex(sha256)) throw StoreError("invalid blob name '" + sha256 + "'");
@@ -154,6 +186,10 @@ BlobRef Datastore::store_artifact(const std::string& flow, const std::filesystem
     if (!existing || existing->size != digest.size) local->commit_staged(*staged, key);
     return {digest.sha256, digest.size};
   }
+  if (const auto bytes = read_small_file(path, kSmallBlobBytes)) {
+    // The uploaded bytes are the hashed bytes, whatever happens to the file meanwhile.
+    return store_artifact_bytes(flow, *bytes);
+  }
   const FileDigest digest = sha256_file(path);
   const std::string key = blob_key(flow, digest.sha256);
   const auto existing = objects_->head(key);
@@ -164,6 +200,10 @@ BlobRef Datastore::store_artifact(const std::string& flow, const std::filesystem
 BlobRef Datastore::store_artifact_bytes(const std::string& flow, std::string_view bytes) {
   BlobRef blob{sha256_hex(bytes), bytes.size()};
   const std::string key = blob_key(flow, blob.sha256);
+  if (!local_) {
+    objects_->put_bytes_if_absent(key, bytes);  // false: stored already, by the same bytes
+    return blob;
+  }
   const auto existing = objects_->head(key);
   if (!existing || existing->size != blob.size) objects_->put_bytes(key, bytes);
   return blob;

@@ -38,11 +38,16 @@ class Datastore {
   // Local inputs smaller than this are copied, not hard-linked: a step that writes to one then
   // changes only its own copy, never a blob other tasks and runs share.
   static constexpr std::uint64_t kCopyBelowBytes = 1 << 20;
+  // Remote blobs up to this size are stored in one request, from memory (store_artifact).
+  static constexpr std::uint64_t kSmallBlobBytes = 1 << 20;
 
   explicit Datastore(ObjectStorePtr objects);
 
   ObjectStore& objects() { return *objects_; }
   std::string url() const { return objects_->url(); }
+  // A directory on this machine (LocalObjectStore): its operations are system calls, not round
+  // trips, so running a few of them on threads of their own costs more than it saves.
+  bool is_local() const { return local_; }
 
   // ---- keys ----
   static std::string blob_key(const std::string& flow, const std::string& sha256);
@@ -76,6 +81,10 @@ class Datastore {
   // with one link owned by this user, else copies it (a reflink where possible), and hashes the
   // store's own copy, so the blob's bytes always match its name and a hard link to a file
   // elsewhere never changes that file's mode. The caller must not use the file afterwards.
+  // A remote store reads a file of at most kSmallBlobBytes into memory once, hashes those bytes
+  // and uploads the same bytes with a create-if-absent PUT: one round trip whether or not the
+  // blob exists (an object is written whole or not at all, so there is no wrong-sized blob to
+  // heal there). Larger files: a HEAD, then the upload if needed.
   BlobRef store_artifact(const std::string& flow, const std::filesystem::path& path);
   BlobRef store_artifact_bytes(const std::string& flow, std::string_view bytes);
   bool has_blob(const std::string& flow, const std::string& sha256);
@@ -129,6 +138,7 @@ class Datastore {
                          const std::string& artifact_name);
 
   ObjectStorePtr objects_;
+  bool local_ = false;
 };
 
 // Opens the datastore at `root`: a local directory (created if missing) or, once the S3 store

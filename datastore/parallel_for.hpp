@@ -36,9 +36,11 @@ void parallel_for(std::size_t count, std::size_t threads, Body body) {
       }
     }
   };
+  // The calling thread is worker 0: one thread fewer to start and join.
   std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(work, t);
+  pool.reserve(threads - 1);
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
   for (auto& thread : pool) thread.join();
   if (first_error) std::rethrow_exception(first_error);
 }

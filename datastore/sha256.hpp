@@ -1,4 +1,4 @@
-// Streaming SHA-256 (OpenSSL EVP), as lowercase hex: the names of artifact blobs.
+// Streaming SHA-256 (OpenSSL's low-level SHA256_*), as lowercase hex: the names of artifact blobs.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +33,9 @@ struct FileDigest {
 std::string sha256_hex(std::string_view bytes);
 // Reads the file in fixed-size chunks (constant memory). Throws StoreError naming the file.
 FileDigest sha256_file(const std::filesystem::path& path);
+// A buffer for reading a file of `file_size` bytes in chunks: at most 1 MiB, no larger than the
+// file needs, not zero-filled; `size` receives its size.
+std::unique_ptr<char[]> io_buffer(std::uint64_t file_size, std::size_t& size);
 // True for 64 lowercase hex digits.
 bool is_sha256_hex(std::string_view text);
 

@@ -1,7 +1,9 @@
 #include "datastore/sigv4.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+// HMAC over the low-level SHA-256, as datastore/sha256.cpp and for the same reason: OpenSSL's
+// HMAC() goes through EVP, whose first use sets up providers in every runtime process.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,7 +11,6 @@
 #include <map>
 
 #include "datastore/sha256.hpp"
-#include "datastore/store_error.hpp"
 
 namespace podflow::datastore {
 namespace {
@@ -136,14 +137,30 @@ std::string amz_date(long long seconds_since_epoch) {
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest,
-           &length) == nullptr) {
-    throw StoreError("cannot sign an S3 request: OpenSSL HMAC-SHA256 failed");
+  // RFC 2104: H((K ^ opad) || H((K ^ ipad) || data)), K padded to the block size (hashed first
+  // when longer).
+  constexpr std::size_t kBlock = SHA256_CBLOCK;
+  unsigned char block_key[kBlock] = {};
+  if (key.size() > kBlock) {
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), block_key);
+  } else {
+    std::copy(key.begin(), key.end(), reinterpret_cast<char*>(block_key));
   }
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  unsigned char pad[kBlock];
+  unsigned char inner[SHA256_DIGEST_LENGTH];
+  unsigned char outer[SHA256_DIGEST_LENGTH];
+  SHA256_CTX context;
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = block_key[i] ^ 0x36;
+  SHA256_Init(&context);
+  SHA256_Update(&context, pad, kBlock);
+  SHA256_Update(&context, data.data(), data.size());
+  SHA256_Final(inner, &context);
+  for (std::size_t i = 0; i < kBlock; ++i) pad[i] = block_key[i] ^ 0x5c;
+  SHA256_Init(&context);
+  SHA256_Update(&context, pad, kBlock);
+  SHA256_Update(&context, inner, sizeof inner);
+  SHA256_Final(outer, &context);
+  return std::string(reinterpret_cast<const char*>(outer), sizeof outer);
 }
 
 std::string hex(std::string_view bytes) {

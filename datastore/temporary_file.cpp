@@ -3,30 +3,49 @@
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <map>
-#include <random>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "datastore/sha256.hpp"
 #include "datastore/store_error.hpp"
 
 namespace podflow::datastore {
 namespace {
 
+// 64 random bits per process, from getrandom: std::random_device runs CPUID on every
+// construction (a trap to the hypervisor in a VM), and a generator per thread seeded from it
+// cost each task's runtime more than its file operations.
+unsigned long long process_random_bits() {
+  static const unsigned long long bits = [] {
+    unsigned long long value = 0;
+    if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != sizeof value) {
+      value = static_cast<unsigned long long>(
+          std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    return value;
+  }();
+  return bits;
+}
+
+// The counter keeps names unique within the process, the pid between processes of one host,
+// and the random bits between hosts (or pid namespaces) sharing a filesystem; O_EXCL and
+// RENAME_NOREPLACE make a collision a retry, never a clash.
 std::string unique_suffix() {
   static std::atomic<unsigned long> counter{0};
-  thread_local std::mt19937_64 random_bits{std::random_device{}()};
   char text[80];
   std::snprintf(text, sizeof text, "%ld.%lu.%016llx", static_cast<long>(::getpid()),
-                counter.fetch_add(1), static_cast<unsigned long long>(random_bits()));
+                counter.fetch_add(1), process_random_bits());
   return text;
 }
 
@@ -286,15 +305,19 @@ void TemporaryFile::copy_from_descriptor(int input, const std::filesystem::path&
   // TakeFrom opens with O_NONBLOCK (a FIFO must not hang the open); read in blocking mode.
   const int flags = ::fcntl(input, F_GETFL);
   if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(input, F_SETFL, flags & ~O_NONBLOCK);
-  std::vector<char> buffer(1 << 20);
+  struct stat status {};
+  const std::uint64_t expected =
+      ::fstat(input, &status) == 0 ? static_cast<std::uint64_t>(status.st_size) : 0;
+  std::size_t buffer_size = 0;
+  const auto buffer = io_buffer(expected, buffer_size);
   for (;;) {
-    const ssize_t got = ::read(input, buffer.data(), buffer.size());
+    const ssize_t got = ::read(input, buffer.get(), buffer_size);
     if (got < 0) {
       if (errno == EINTR) continue;
       throw_system_error("cannot read " + source_name.string(), errno);
     }
     if (got == 0) break;
-    if (!write_fully(descriptor_, {buffer.data(), static_cast<std::size_t>(got)})) {
+    if (!write_fully(descriptor_, {buffer.get(), static_cast<std::size_t>(got)})) {
       throw_system_error("cannot write " + path_.string(), errno);
     }
   }

@@ -165,8 +165,18 @@ bool become_subreaper() {
 }
 
 int kill_descendants(std::chrono::milliseconds limit) {
+  // No child at all, living or zombie, means no descendant either (an orphan is re-parented to
+  // us, the subreaper, before its parent can be reaped): then there is no /proc to read.
+  for (;;) {
+    const pid_t done = ::waitpid(-1, nullptr, WNOHANG);
+    if (done > 0 || (done < 0 && errno == EINTR)) continue;
+    if (done < 0 && errno == ECHILD) return 0;
+    break;
+  }
   const auto give_up = Clock::now() + limit;
   int killed = 0;
+  // SIGKILL takes effect when the process next runs: usually at once, so poll soon, then less.
+  auto pause = std::chrono::microseconds(100);
   for (;;) {
     const std::vector<pid_t> children = direct_children();
     // Kill first, reap after: a child's id cannot be reused until it is reaped.
@@ -193,7 +203,12 @@ int kill_descendants(std::chrono::milliseconds limit) {
                 << " s of SIGKILL (stuck in the kernel?); going on without them\n";
       return killed;
     }
-    if (!any) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (any) {
+      pause = std::chrono::microseconds(100);
+    } else {
+      std::this_thread::sleep_for(pause);
+      pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(5));
+    }
   }
 }
 

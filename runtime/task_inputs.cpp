@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "datastore/artifact_transfers.hpp"
 #include "datastore/parallel_for.hpp"
 #include "datastore/sha256.hpp"
 #include "datastore/store_error.hpp"
@@ -83,7 +84,9 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
 
   const std::vector<ParentTask> parents = parent_tasks(spec);
   std::vector<datastore::Manifest> manifests(parents.size());
-  datastore::parallel_for(parents.size(), kReadThreads, [&](std::size_t, std::size_t i) {
+  const std::size_t manifest_threads =
+      datastore::transfer_threads(store, parents.size(), 0, kReadThreads);
+  datastore::parallel_for(parents.size(), manifest_threads, [&](std::size_t, std::size_t i) {
     manifests[i] = read_committed(
         store, {spec.flow, spec.run, parents[i].step, parents[i].task, parents[i].attempt});
   });
@@ -104,10 +107,14 @@ TaskInputs prepare_inputs(datastore::Datastore& store, const TaskSpec& spec,
     }
   }
   // Directories first (one thread), then the links or downloads in parallel.
+  std::uint64_t bytes = 0;
   for (const auto& fetch : fetches) {
     datastore::create_directories_or_throw(fetch.destination.parent_path());
+    bytes += fetch.blob->size;
   }
-  datastore::parallel_for(fetches.size(), kReadThreads, [&](std::size_t, std::size_t i) {
+  const std::size_t fetch_threads =
+      datastore::transfer_threads(store, fetches.size(), bytes, kReadThreads);
+  datastore::parallel_for(fetches.size(), fetch_threads, [&](std::size_t, std::size_t i) {
     store.fetch_artifact(spec.flow, *fetches[i].blob, fetches[i].destination, *fetches[i].name);
   });
   for (const auto& fetch : fetches) {

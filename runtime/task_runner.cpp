@@ -4,11 +4,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
+#include <thread>
+#include <utility>
 
 #include "datastore/artifact_transfers.hpp"
 #include "datastore/datastore.hpp"
+#include "datastore/parallel_for.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/temporary_file.hpp"
 #include "runtime/foreach_list.hpp"
@@ -77,6 +82,42 @@ std::map<std::string, datastore::BlobRef> visible_inherited(
   }
   return visible;
 }
+
+// PODFLOW_KEEP_WORKDIR=1: keep the work directory for debugging (docs/step-contract.md).
+bool keep_work_directory() {
+  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
+  return keep != nullptr && std::strcmp(keep, "1") == 0;
+}
+
+// The logs' upload on a thread of its own, joined by wait() or at the latest by the destructor.
+class BackgroundLogs {
+ public:
+  BackgroundLogs() = default;
+  BackgroundLogs(const BackgroundLogs&) = delete;
+  BackgroundLogs& operator=(const BackgroundLogs&) = delete;
+  ~BackgroundLogs() { wait(); }
+
+  void start(std::function<void()> upload) {
+    thread_ = std::thread([this, upload = std::move(upload)] {
+      try {
+        upload();
+      } catch (const std::exception& error) {
+        error_ = error.what();
+      } catch (...) {
+        error_ = "unknown error";
+      }
+    });
+  }
+  // Once the upload is over: its error, if any (nullopt when it succeeded or never started).
+  std::optional<std::string> wait() {
+    if (thread_.joinable()) thread_.join();
+    return error_;
+  }
+
+ private:
+  std::thread thread_;
+  std::optional<std::string> error_;
+};
 
 // Everything one attempt does, with the state its phases share.
 class TaskAttempt {
@@ -163,14 +204,20 @@ class TaskAttempt {
     if (!command_succeeded) {
       result.stderrTail = read_tail(work_dir_ / "stderr.log", kStderrTailBytes);
     }
-    // The logs are kept whatever happened; losing them is a failure of its own.
-    try {
-      store_->put_log_file(id_, datastore::LogStream::standard_output, work_dir_ / "stdout.log");
-      store_->put_log_file(id_, datastore::LogStream::standard_error, work_dir_ / "stderr.log");
-    } catch (const std::exception& error) {
-      if (command_succeeded) {
-        result.reason = std::string("cannot store the step's logs: ") + error.what();
-        return;
+    // The logs are kept whatever happened; losing them is a failure of its own. A remote store
+    // uploads them while the outputs go up (their round trips overlap); the manifest waits for
+    // them either way, and they are waited for on every path out of here.
+    BackgroundLogs logs;
+    if (command_succeeded && !store_->is_local()) {
+      logs.start([this] { store_logs(); });
+    } else {
+      try {
+        store_logs();
+      } catch (const std::exception& error) {
+        if (command_succeeded) {
+          result.reason = std::string("cannot store the step's logs: ") + error.what();
+          return;
+        }
       }
     }
 
@@ -231,7 +278,7 @@ class TaskAttempt {
     }
 
     try {
-      store_outputs(result);
+      store_outputs(result, logs);
     } catch (const ForeachListError& error) {
       result.reason = error.what();
       result.retryable = false;
@@ -243,8 +290,17 @@ class TaskAttempt {
     }
   }
 
+  void store_logs() {
+    const std::pair<datastore::LogStream, const char*> logs[] = {
+        {datastore::LogStream::standard_output, "stdout.log"},
+        {datastore::LogStream::standard_error, "stderr.log"}};
+    datastore::parallel_for(2, store_->is_local() ? 1 : 2, [&](std::size_t, std::size_t i) {
+      store_->put_log_file(id_, logs[i].first, work_dir_ / logs[i].second);
+    });
+  }
+
   // The success path: outputs become blobs, the foreach list is indexed, the manifest goes last.
-  void store_outputs(TaskResult& result) {
+  void store_outputs(TaskResult& result, BackgroundLogs& logs) {
     check_outputs_directory(work_dir_, work_dir_identity_);
     const auto outputs = list_outputs(work_dir_ / "outputs");
     std::optional<ForeachList> list;
@@ -281,6 +337,9 @@ class TaskAttempt {
           datastore::ForeachIndex{spec_.foreach->artifact, list->count, index.sha256};
       result.splitCount = static_cast<std::int64_t>(list->count);
     }
+    if (const auto error = logs.wait()) {
+      throw std::runtime_error(std::string("cannot store the step's logs: ") + *error);
+    }
     manifest.startedAt = started_at_;
     manifest.finishedAt = rfc3339_utc(std::chrono::system_clock::now());
     manifest.exitCode = 0;
@@ -291,7 +350,19 @@ class TaskAttempt {
       result.exitCode = 0;
       return;
     }
-    store_->write_manifest(manifest);
+    {
+      // Nothing in the work directory is read after this point. A remote manifest PUT is a
+      // round trip of idle waiting: remove the directory meanwhile (run_task removes whatever
+      // is left, after any outcome).
+      std::jthread cleanup;
+      if (!store_->is_local() && !keep_work_directory()) {
+        cleanup = std::jthread([this] {
+          std::error_code ignored;
+          fs::remove_all(work_dir_, ignored);
+        });
+      }
+      store_->write_manifest(manifest);
+    }
     result.status = TaskStatus::succeeded;
     result.reason.clear();
     result.manifest = datastore::Datastore::manifest_key(id_);
@@ -322,8 +393,7 @@ class TaskAttempt {
 TaskResult run_task(const TaskSpec& spec, TerminationSignals& signals) {
   TaskResult result = TaskAttempt(spec, signals).run();
   kill_descendants();  // run_step already did; this covers a step interrupted by an exception
-  const char* keep = std::getenv("PODFLOW_KEEP_WORKDIR");
-  if (keep == nullptr || std::strcmp(keep, "1") != 0) {
+  if (!keep_work_directory()) {
     std::error_code ignored;
     std::filesystem::remove_all(spec.workDir, ignored);
   }

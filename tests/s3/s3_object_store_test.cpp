@@ -309,6 +309,26 @@ TEST_CASE("s3 a hashed download in ranges larger than the part size, hashed as t
   CHECK(fs::file_size(scratch / "out") == bytes.size());  // allocated ahead, never longer
 }
 
+TEST_CASE("s3 a small artifact stored twice is one blob, and an empty one works") {
+  const std::string url = unique_url("small-twice");
+  TestStore cleanup("small-twice");
+  auto store = podflow::datastore::open_datastore(url);
+  ScratchDirectory scratch;
+  for (const std::string& bytes : {std::string("x 1"), std::string()}) {
+    write_file(scratch / "first", bytes);
+    const auto first = store->store_artifact("flow", scratch / "first");
+    // The second store finds the blob there (the create-if-absent PUT answers 412).
+    write_file(scratch / "second", bytes);
+    const auto second = store->store_artifact("flow", scratch / "second");
+    CHECK(first.sha256 == podflow::datastore::sha256_hex(bytes));
+    CHECK(second.sha256 == first.sha256);
+    CHECK(second.size == bytes.size());
+    store->fetch_artifact("flow", second, scratch / ("fetched" + std::to_string(bytes.size())),
+                          "x");
+    CHECK((read_file(scratch / ("fetched" + std::to_string(bytes.size()))) == bytes));
+  }
+}
+
 TEST_CASE("s3 many small artifacts move in parallel") {
   const std::string url = unique_url("small-artifacts");
   TestStore cleanup("small-artifacts");

@@ -32,6 +32,14 @@ TEST_CASE("sha256 of a file reports digest and size") {
   const auto digest = sha256_file(scratch / "big");
   CHECK(digest.sha256 == sha256_hex(content));
   CHECK(digest.size == content.size());
+  // Small and empty files: the read buffer is sized to the file, and must still see its end.
+  for (const std::size_t size : {0, 1, 4095, 4096, 4097}) {
+    const std::string small(size, 's');
+    podflow::testing::write_file(scratch / "small", small);
+    const auto small_digest = sha256_file(scratch / "small");
+    CHECK(small_digest.sha256 == sha256_hex(small));
+    CHECK(small_digest.size == size);
+  }
   CHECK_THROWS_WITH_AS(
       sha256_file(scratch / "missing"),
       podflow::testing::contains_text("cannot read " + (scratch / "missing").string()),

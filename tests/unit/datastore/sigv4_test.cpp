@@ -183,3 +183,17 @@ TEST_CASE("sigv4 authorization header never contains the secret key") {
   CHECK(header.find(kSuiteCredentials.secret_access_key) == std::string::npos);
   CHECK(header.find("AKIDEXAMPLE/20150830/us-east-1/s3/aws4_request") != std::string::npos);
 }
+
+TEST_CASE("sigv4's HMAC-SHA256 matches RFC 4231, keys shorter and longer than a block") {
+  using podflow::datastore::hex;
+  using podflow::datastore::hmac_sha256;
+  CHECK(hex(hmac_sha256(std::string(20, '\x0b'), "Hi There")) ==
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  CHECK(hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  CHECK(hex(hmac_sha256(std::string(131, '\xaa'),
+                        "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  CHECK(hex(hmac_sha256(std::string(64, '\xaa'), "x")) ==  // exactly one block: not hashed
+        "ce3c639dcb9d8baae5d44c3b8b5e233faab4d1860e07489af5c84f213998bd79");
+}
