@@ -197,10 +197,13 @@ def test_placement():
     with OperatorTest("ten-place") as t:
         setup(t)
         t.start_operator()
+        # a priority class is placement too: it decides whom the step's pods may preempt
         for name, setting in (("selects", "nodeSelector: {pool: gpu}"),
-                              ("tolerates", "tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]")):
+                              ("tolerates", "tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]"),
+                              ("preempts", "priorityClassName: urgent")):
             refused(as_user(t, "alice", "apply", "-f", "-", input=flow_document(name, step_with(setting))),
-                    "nodeSelector or tolerations", "nodeplacements.podflow.dev", PLACEMENT_ROLE)
+                    "nodeSelector, tolerations or a priorityClassName", "nodeplacements.podflow.dev",
+                    PLACEMENT_ROLE)
         refused(as_user(t, "alice", "create", "-f", "-",
                         input=flowrun("override", {"flow": {"steps": [{"name": "start", "command": ["true"], "next": ["end"]},
                                                                       {"name": "end", "command": ["true"]}]},
@@ -210,7 +213,7 @@ def test_placement():
             "tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]")))
         accepted(as_user(t, "alice", "create", "-f", "-",
                          input=flowrun("alice-placed", {"flowRef": {"name": "admin-placed"}})))
-        wait_refused_by_operator(t, "alice-placed", "Forbidden", "nodeSelector or tolerations",
+        wait_refused_by_operator(t, "alice-placed", "Forbidden", "nodeSelector, tolerations or a priorityClassName",
                                  "use nodeplacements.podflow.dev")
         # the admin binds the chart's ClusterRole: alice may place her steps
         t.kubectl("create", "rolebinding", "alice-placement", f"--clusterrole={PLACEMENT_ROLE}", "--user=alice")
