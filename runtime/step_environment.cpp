@@ -70,13 +70,18 @@ std::vector<std::string> step_environment(const TaskSpec& spec, const StepPaths&
   return environment;
 }
 
-std::string resolve_program(const std::string& program,
-                            const std::vector<std::string>& environment) {
-  if (program.find('/') != std::string::npos) return program;
+std::string search_path(const std::vector<std::string>& environment) {
   std::string path = "/usr/local/bin:/usr/bin:/bin";
   for (const auto& entry : environment) {
     if (entry.starts_with("PATH=")) path = entry.substr(5);
   }
+  return path;
+}
+
+std::string resolve_program(const std::string& program,
+                            const std::vector<std::string>& environment) {
+  if (program.find('/') != std::string::npos) return program;
+  const std::string path = search_path(environment);
   std::size_t start = 0;
   while (start <= path.size()) {
     const std::size_t end = std::min(path.find(':', start), path.size());

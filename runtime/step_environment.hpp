@@ -28,6 +28,9 @@ std::string parameter_variable(const std::string& name);
 // "2", "0.5", "1.5": the shortest text of an effective cpu count.
 std::string cpu_text(double cpu);
 
+// The step's PATH: its environment's, else the default execvp searches.
+std::string search_path(const std::vector<std::string>& environment);
+
 // The absolute program argv[0] names, searched on the step's PATH as execvp would; argv[0]
 // itself when it holds a '/' or is found nowhere (exec then reports why).
 std::string resolve_program(const std::string& program,

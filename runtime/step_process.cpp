@@ -131,10 +131,7 @@ struct StartFailure {
 std::string start_failure_text(const StepCommand& command, const std::string& program, int error) {
   const std::string& name = command.argv.front();
   const std::string where = command.image.empty() ? "" : " in the image '" + command.image + "'";
-  std::string path = "/usr/local/bin:/usr/bin:/bin";
-  for (const auto& entry : command.environment) {
-    if (entry.starts_with("PATH=")) path = entry.substr(5);
-  }
+  const std::string path = search_path(command.environment);
   const std::string fix = command.image.empty() ? "install it" : "use an image that has it";
   std::string text = "cannot run the step's program '" + name + "'" + where + ": ";
   struct stat status {};
