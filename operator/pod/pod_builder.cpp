@@ -246,6 +246,10 @@ void add_pod_options(const TaskFields& fields, json& env, json& volume_mounts, j
     if (tempdir && !tempdir->is_boolean()) fields.fail("spec.tmpfs.tempdir", "must be a boolean");
     if (!tempdir || tempdir->get<bool>()) env.push_back(env_var("TMPDIR", path));
   }
+}
+
+// Two volumes at one path make the API server refuse the pod; say which path instead.
+void check_mount_paths(const TaskFields& fields, const json& volume_mounts) {
   std::set<std::string> paths;
   for (const auto& mount : volume_mounts) {
     if (!paths.insert(mount["mountPath"].get<std::string>()).second) {
@@ -370,6 +374,7 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
     });
   }
 
+  check_mount_paths(fields, volume_mounts);
   json container = {
       {"name", kContainerName},
       {"image", image},

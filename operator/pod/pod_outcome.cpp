@@ -77,23 +77,26 @@ std::string sentence(std::string text) {
   return text;
 }
 
-const json* step_container_status(const json& pod) {
-  const json* statuses = at(pod, {"status", "containerStatuses"});
-  if (!statuses || !statuses->is_array() || statuses->empty()) return nullptr;
+// The entry named `name` of the pod's status list `list` (containerStatuses,
+// initContainerStatuses); nullptr when there is none.
+const json* named_status(const json& pod, const char* list, std::string_view name) {
+  const json* statuses = at(pod, {"status", list});
+  if (!statuses || !statuses->is_array()) return nullptr;
   for (const auto& status : *statuses) {
-    if (text_at(status, {"name"}) == kContainerName) return &status;
+    if (text_at(status, {"name"}) == name) return &status;
   }
-  return &statuses->front();
+  return nullptr;
+}
+
+const json* step_container_status(const json& pod) {
+  if (const json* step = named_status(pod, "containerStatuses", kContainerName)) return step;
+  const json* statuses = at(pod, {"status", "containerStatuses"});
+  return statuses && statuses->is_array() && !statuses->empty() ? &statuses->front() : nullptr;
 }
 
 // The init container that copies podflow-runtime into the pod (PodSettings::runtime_image).
 const json* runtime_install_status(const json& pod) {
-  const json* statuses = at(pod, {"status", "initContainerStatuses"});
-  if (!statuses || !statuses->is_array()) return nullptr;
-  for (const auto& status : *statuses) {
-    if (text_at(status, {"name"}) == kRuntimeContainerName) return &status;
-  }
-  return nullptr;
+  return named_status(pod, "initContainerStatuses", kRuntimeContainerName);
 }
 
 std::string runtime_image_of(const json& pod) {
