@@ -15,9 +15,9 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
-#include <regex>
 #include <thread>
 
+#include "flow/names.hpp"
 #include "operator/kube/controller.hpp"
 #include "operator/kube/event_recorder.hpp"
 #include "operator/kube/kube_client.hpp"
@@ -449,10 +449,9 @@ int main(int argc, char** argv) {
     return app.exit(error) == 0 ? 0 : 2;
   }
   for (const auto& assignment : options.task_env) {
-    static const std::regex name("[A-Za-z_][A-Za-z0-9_]*");
     const auto equals = assignment.find('=');
     const std::string variable = assignment.substr(0, equals);
-    if (equals == std::string::npos || !std::regex_match(variable, name) ||
+    if (equals == std::string::npos || !flow::is_env_name(variable) ||
         variable.starts_with("PODFLOW_")) {
       std::cerr << "podflow-operator: --task-env '" << assignment
                 << "' is not NAME=VALUE with a variable name of letters, digits and _ (names "
