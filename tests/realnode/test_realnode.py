@@ -10,13 +10,17 @@ go to the real node (operator_harness, PODFLOW_TEST_NODE=real).
 import functools
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ["PODFLOW_TEST_NODE"] = "real"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
 from operator_harness import OperatorTest, PodWatch, cluster_env, expect, flow_document, main  # noqa: E402
+from test_shapes import PODFLOW, local_manifests, s3_manifests  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -278,8 +282,6 @@ def any_image():
     podflow's own image (no shell) runs examples/bigsum; a step whose program the image lacks fails
     naming the program and the image. Every task pod gets podflow-runtime from the init container,
     in a namespace enforcing Pod Security "restricted"."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
-    from test_shapes import PODFLOW, local_manifests, s3_manifests  # noqa: E402
     with OperatorTest("anyimage") as t:
         t.start_operator()
         python_image = t.env["PODFLOW_TEST_PYTHON_IMAGE"]
@@ -337,9 +339,6 @@ def pod_options():
     the asked size, a tmpfs at its path with TMPDIR there, qos Guaranteed (the pod's qosClass), a
     container port and a PriorityClass (the pod's priority); and the same options given as the
     seeds' --with kubernetes:... (Metaflow's names)."""
-    import random
-    import shutil
-    import tempfile
     with OperatorTest("podoptions") as t:
         t.start_operator()
         suffix = f"{random.randrange(10**8)}"
@@ -410,8 +409,6 @@ spec:
                    f"ports {pod['spec']['containers'][0].get('ports')}")
 
             # The seeds' form: the same options on the command line, Metaflow's names.
-            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
-            from test_shapes import PODFLOW  # noqa: E402
             with open(os.path.join(t.dir, "plain.yaml"), "w") as f:
                 f.write(flow_document("plain", '- name: start\n  command: [sh, -c, "echo $TMPDIR"]\n'
                                       '  resources: {cpu: 100m, memory: 128}\n  next: [end]\n'
