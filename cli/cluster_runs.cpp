@@ -7,9 +7,9 @@
 #include "cli/commands.hpp"
 #include "cli/kube_session.hpp"
 #include "datastore/datastore.hpp"
-#include "operator/kube/kube_config.hpp"
-#include "operator/kube/kube_time.hpp"
-#include "operator/pod/task_names.hpp"
+#include "kube/kube_config.hpp"
+#include "kube/kube_time.hpp"
+#include "pod/task_names.hpp"
 
 namespace podflow::cli {
 namespace {

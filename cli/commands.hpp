@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "runner/local_run.hpp"
+
 namespace podflow::cli {
 
 // Exit codes shared by every command.
@@ -10,7 +12,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // the flow is invalid, or the run failed
 inline constexpr int kExitUsage = 2;   // the command line is wrong
 
-struct RunOptions;
+using runner::check_run_options;
+using runner::default_datastore;
+using runner::RunOptions;
+
+// `podflow run FLOW` without --with: reads the flow file and runs it from here (runner/).
+int run_here(const RunOptions& options);
 
 void add_validate_command(CLI::App& app, int& exit_code);
 void add_show_command(CLI::App& app, int& exit_code);

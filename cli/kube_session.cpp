@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "operator/pod/task_names.hpp"
+#include "pod/task_names.hpp"
 
 namespace podflow::cli {
 

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "operator/kube/kube_client.hpp"
+#include "kube/kube_client.hpp"
 
 namespace podflow::cli {
 

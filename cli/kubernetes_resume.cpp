@@ -11,7 +11,7 @@
 #include "flow/defaults.hpp"
 #include "flow/lint.hpp"
 #include "flow/yaml_value.hpp"
-#include "operator/kube/kube_config.hpp"
+#include "kube/kube_config.hpp"
 
 namespace podflow::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "cli/local_runner.hpp"
+#include "cli/commands.hpp"
 #include "cli/with_option.hpp"
 
 namespace podflow::cli {

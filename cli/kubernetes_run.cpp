@@ -11,9 +11,9 @@
 #include "cli/kube_session.hpp"
 #include "flow/lint.hpp"
 #include "flow/yaml_value.hpp"
-#include "operator/kube/kube_client.hpp"
-#include "operator/kube/kube_config.hpp"
-#include "operator/pod/task_names.hpp"
+#include "kube/kube_client.hpp"
+#include "kube/kube_config.hpp"
+#include "pod/task_names.hpp"
 
 namespace podflow::cli {
 namespace {

@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/local_runner.hpp"
+#include "cli/commands.hpp"
 #include "cli/with_option.hpp"
-#include "operator/kube/kube_client.hpp"
+#include "kube/kube_client.hpp"
 
 namespace podflow::cli {
 

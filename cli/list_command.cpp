@@ -4,12 +4,11 @@
 
 #include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
-#include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
-#include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
 #include "datastore/task_attempts.hpp"
 #include "flow/lint.hpp"
+#include "runner/run_record.hpp"
 
 namespace podflow::cli {
 namespace {

@@ -2,7 +2,6 @@
 
 #include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
-#include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/task_attempts.hpp"

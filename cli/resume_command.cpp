@@ -5,7 +5,6 @@
 
 #include "cli/commands.hpp"
 #include "cli/kubernetes_resume.hpp"
-#include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
 #include "cli/with_option.hpp"
 
@@ -70,7 +69,7 @@ void add_resume_command(CLI::App& app, int& exit_code) {
       keep_earlier_parameters(run.parameters, previous.parameters);
       run.resume_from = previous.run;
       run.live_progress = isatty(STDERR_FILENO) != 0;
-      exit_code = run_locally(run);
+      exit_code = run_here(run);
     } catch (const std::exception& error) {
       std::cerr << "podflow resume: " << error.what() << "\n";
       exit_code = kExitFailed;

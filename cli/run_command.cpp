@@ -3,11 +3,20 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/flow_file.hpp"
 #include "cli/kubernetes_run.hpp"
-#include "cli/local_runner.hpp"
 #include "cli/with_option.hpp"
 
 namespace podflow::cli {
+
+int run_here(const RunOptions& options) {
+  const LoadedFlow loaded = load_flow_file(options.flow_path);
+  if (!loaded.flow) {
+    for (const auto& message : loaded.messages) std::cerr << message << "\n";
+    return kExitFailed;
+  }
+  return runner::run_flow(options, *loaded.flow, loaded.text);
+}
 
 void add_run_options(CLI::App& command, RunOptions& options) {
   command.add_option("--param", options.parameters, "A parameter value, name=value (repeatable)");
@@ -52,7 +61,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
       return;
     }
     options->live_progress = isatty(STDERR_FILENO) != 0;
-    exit_code = run_locally(*options);
+    exit_code = run_here(*options);
   });
 }
 

@@ -6,10 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "cli/run_record.hpp"
 #include "datastore/datastore.hpp"
+#include "runner/run_record.hpp"
 
 namespace podflow::cli {
+
+using runner::RunRecord;
+using runner::StepSummary;
 
 // The run's record; std::runtime_error with a message naming the run when there is none.
 RunRecord load_run(datastore::Datastore& store, const std::string& run);

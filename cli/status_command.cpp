@@ -2,7 +2,6 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/local_runner.hpp"
 #include "cli/run_history.hpp"
 
 namespace podflow::cli {

@@ -257,6 +257,9 @@ def step_settings():
         "qos": {"type": "string", "enum": ["Burstable", "Guaranteed"],
                 "description": "Guaranteed: cpu limit = request (default Burstable: no cpu limit)"},
         "port": integer(1, 65535, description="a container port of the step's container"),
+        "runOn": {"type": "string", "enum": ["Local", "Kubernetes"],
+                  "description": "where the step runs: Local (default: where the run runs) or "
+                                 "Kubernetes (a pod, even in a local run)"},
         "priorityClassName": string(MAX_NAME, pattern=DNS_SUBDOMAIN,
                                     description="the pod's PriorityClass, for clusters that preempt"),
     }

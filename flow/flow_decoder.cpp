@@ -56,7 +56,8 @@ const FieldList kSettingsFields{"image",
                                 "tmpfs",
                                 "qos",
                                 "port",
-                                "priorityClassName"};
+                                "priorityClassName",
+                                "runOn"};
 const FieldList kTmpfsFields{"size", "path", "tempdir"};
 const FieldList kStepOnlyFields{"name", "command", "next", "foreach", "join"};
 const FieldList kResourceFields{"cpu", "memory", "disk", "gpu", "gpuVendor"};
@@ -700,6 +701,17 @@ class Decoder {
                               "cpu limit) or Guaranteed (cpu limit = request)");
       } else {
         settings.qos = qos;
+      }
+    }
+    // Not a pod option: where the step runs. Decoded here with its siblings.
+    if (auto run_on = optional_string(map, "runOn", prefix.empty() ? "the step" : prefix)) {
+      if (*run_on != "Local" && *run_on != "Kubernetes") {
+        error(map["runOn"], field("runOn") + " '" + *run_on +
+                                "' is not a place podflow runs steps; use Kubernetes (a pod in "
+                                "the current kubeconfig's cluster) or Local (the default: where "
+                                "the run runs)");
+      } else {
+        settings.runOn = run_on;
       }
     }
     if (const YAML::Node port = map["port"]) {

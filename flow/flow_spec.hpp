@@ -69,6 +69,10 @@ struct StepSettings {
   std::optional<std::string> qos;  // Burstable (default) or Guaranteed
   std::optional<std::int64_t> port;
   std::optional<std::string> priorityClassName;
+  // Where the step's tasks run (Metaflow's @kubernetes on one step): Local (default: with the
+  // run, a process of `podflow run`, a pod when the whole run is on the cluster) or Kubernetes
+  // (a pod in the current kubeconfig's cluster, even in a local run).
+  std::optional<std::string> runOn;
 };
 
 struct Step {
@@ -135,6 +139,7 @@ struct EffectiveSettings {
   std::string qos = "Burstable";
   std::optional<std::int64_t> port;
   std::string priorityClassName;
+  std::string runOn = "Local";  // Local or Kubernetes
 };
 
 // Applies, in order of precedence: the step's own settings, the run-wide overrides (`--with

@@ -18,12 +18,12 @@
 #include <thread>
 
 #include "flow/names.hpp"
-#include "operator/kube/controller.hpp"
-#include "operator/kube/event_recorder.hpp"
-#include "operator/kube/kube_client.hpp"
-#include "operator/kube/kube_config.hpp"
-#include "operator/kube/kube_log.hpp"
-#include "operator/kube/leader_election.hpp"
+#include "kube/controller.hpp"
+#include "kube/event_recorder.hpp"
+#include "kube/kube_client.hpp"
+#include "kube/kube_config.hpp"
+#include "kube/kube_log.hpp"
+#include "kube/leader_election.hpp"
 #include "operator/reconcile/api_resources.hpp"
 #include "operator/reconcile/flow_reconciler.hpp"
 #include "operator/reconcile/flowrun_reconciler.hpp"

@@ -1,7 +1,7 @@
 // The podflow.dev/v1alpha1 resources (crds/, docs/api.md) as the Kubernetes client names them.
 #pragma once
 
-#include "operator/kube/resource.hpp"
+#include "kube/resource.hpp"
 
 namespace podflow::reconcile {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "operator/kube/resource.hpp"
+#include "kube/resource.hpp"
 
 namespace podflow::reconcile {
 namespace {

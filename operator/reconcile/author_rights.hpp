@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flow/flow_spec.hpp"
-#include "operator/kube/kube_client.hpp"
+#include "kube/kube_client.hpp"
 
 namespace podflow::reconcile {
 

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "operator/kube/kube_time.hpp"
+#include "kube/kube_time.hpp"
 #include "operator/reconcile/api_resources.hpp"
 #include "operator/reconcile/conditions.hpp"
 #include "operator/reconcile/flow_document.hpp"

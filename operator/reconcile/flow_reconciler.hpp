@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "operator/kube/controller.hpp"
+#include "kube/controller.hpp"
 #include "operator/reconcile/operator_context.hpp"
 
 namespace podflow::reconcile {

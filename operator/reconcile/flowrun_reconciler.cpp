@@ -5,14 +5,15 @@
 #include <utility>
 
 #include "flow/parameters.hpp"
-#include "operator/kube/kube_log.hpp"
-#include "operator/kube/kube_time.hpp"
-#include "operator/pod/task_names.hpp"
+#include "kube/kube_log.hpp"
+#include "kube/kube_time.hpp"
 #include "operator/reconcile/api_resources.hpp"
 #include "operator/reconcile/author_rights.hpp"
 #include "operator/reconcile/conditions.hpp"
 #include "operator/reconcile/flow_document.hpp"
 #include "operator/reconcile/run_resume.hpp"
+#include "pod/task_names.hpp"
+#include "pod/task_spec.hpp"
 
 namespace podflow::reconcile {
 namespace {
@@ -62,20 +63,6 @@ std::vector<std::string> parameter_assignments(const json& run_spec) {
     assignments.push_back(parameter.value("name", "") + "=" + parameter.value("value", ""));
   }
   return assignments;
-}
-
-json tolerations_json(const std::vector<flow::Toleration>& tolerations) {
-  json list = json::array();
-  for (const auto& toleration : tolerations) {
-    json entry = json::object();
-    if (!toleration.key.empty()) entry["key"] = toleration.key;
-    if (!toleration.operator_.empty()) entry["operator"] = toleration.operator_;
-    if (!toleration.value.empty()) entry["value"] = toleration.value;
-    if (!toleration.effect.empty()) entry["effect"] = toleration.effect;
-    if (toleration.tolerationSeconds) entry["tolerationSeconds"] = *toleration.tolerationSeconds;
-    list.push_back(entry);
-  }
-  return list;
 }
 
 }  // namespace
@@ -489,44 +476,11 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
 json FlowRunReconciler::task_object(const json& run, const RunState& state,
                                     const flow::PlannedTask& task, const std::string& name) const {
   const flow::GraphNode& node = state.planner->graph().node(task.step);
-  const auto settings =
-      flow::effective_settings(state.flow, *node.step, state.run_context.overrides);
-  runtime::TaskSpec runtime_spec =
-      runtime::make_task_spec(state.flow, state.planner->graph(), task, state.run_context);
-  runtime_spec.workDir = context_.settings.pod.work_dir;
-
-  json resources = {{"cpu", settings.cpu.text},
-                    {"memory", settings.memory.text},
-                    {"disk", settings.disk.text},
-                    {"gpu", settings.gpu}};
-  if (!settings.gpuVendor.empty()) resources["gpuVendor"] = settings.gpuVendor;
-  json spec = {
-      {"flowRun", kube::name_of(run)},
-      {"step", node.step->name},
-      {"taskId", task.id},
-      {"image", settings.image.empty() ? context_.settings.default_image : settings.image},
-      {"resources", resources},
-      {"timeoutSeconds", settings.timeoutSeconds},
-      {"retry", {{"times", settings.retryTimes}, {"delaySeconds", settings.retryDelaySeconds}}},
-      {"secrets", settings.secrets},
-      {"nodeSelector", settings.nodeSelector},
-      {"tolerations", tolerations_json(settings.tolerations)},
-      {"labels", settings.labels},
-      {"annotations", settings.annotations},
-      {"runtime", json::parse(runtime::task_spec_to_json(runtime_spec))}};
-  if (!settings.serviceAccount.empty()) spec["serviceAccount"] = settings.serviceAccount;
-  if (!settings.persistentVolumeClaims.empty()) {
-    spec["persistentVolumeClaims"] = settings.persistentVolumeClaims;
-  }
-  if (settings.sharedMemory) spec["sharedMemory"] = settings.sharedMemory->text;
-  if (settings.tmpfs) {
-    spec["tmpfs"] = {{"size", settings.tmpfsSize.text},
-                     {"path", settings.tmpfsPath},
-                     {"tempdir", settings.tmpfsTempdir}};
-  }
-  if (settings.qos != "Burstable") spec["qos"] = settings.qos;
-  if (settings.port) spec["port"] = *settings.port;
-  if (!settings.priorityClassName.empty()) spec["priorityClassName"] = settings.priorityClassName;
+  pod::TaskSpecInputs inputs;
+  inputs.flow_run = kube::name_of(run);
+  inputs.default_image = context_.settings.default_image;
+  inputs.work_dir = context_.settings.pod.work_dir;
+  json spec = pod::task_spec(state.flow, state.planner->graph(), task, state.run_context, inputs);
   return {{"apiVersion", tasks().api_version()},
           {"kind", "Task"},
           {"metadata",

@@ -17,7 +17,7 @@
 #include <unordered_set>
 
 #include "flow/planner.hpp"
-#include "operator/kube/controller.hpp"
+#include "kube/controller.hpp"
 #include "operator/reconcile/operator_context.hpp"
 #include "operator/reconcile/write_tracker.hpp"
 #include "runtime/task_spec.hpp"

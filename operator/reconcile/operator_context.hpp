@@ -5,10 +5,10 @@
 #include <cstdint>
 #include <string>
 
-#include "operator/kube/event_recorder.hpp"
-#include "operator/kube/kube_client.hpp"
-#include "operator/pod/pod_builder.hpp"
+#include "kube/event_recorder.hpp"
+#include "kube/kube_client.hpp"
 #include "operator/reconcile/scoped_cache.hpp"
+#include "pod/pod_builder.hpp"
 
 namespace podflow::reconcile {
 

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flow/planner.hpp"
-#include "operator/kube/object_cache.hpp"
+#include "kube/object_cache.hpp"
 
 namespace podflow::reconcile {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "operator/kube/reflector.hpp"
+#include "kube/reflector.hpp"
 
 namespace podflow::reconcile {
 

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "operator/kube/kube_time.hpp"
-#include "operator/pod/pod_outcome.hpp"
+#include "kube/kube_time.hpp"
 #include "operator/reconcile/api_resources.hpp"
+#include "pod/pod_outcome.hpp"
 
 namespace podflow::reconcile {
 namespace {

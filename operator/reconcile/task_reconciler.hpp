@@ -18,7 +18,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "operator/kube/controller.hpp"
+#include "kube/controller.hpp"
 #include "operator/reconcile/operator_context.hpp"
 #include "operator/reconcile/write_tracker.hpp"
 

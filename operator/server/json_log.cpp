@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "operator/kube/kube_time.hpp"
+#include "kube/kube_time.hpp"
 
 namespace podflow::server {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "operator/kube/kube_log.hpp"
+#include "kube/kube_log.hpp"
 
 namespace podflow::server {
 

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "cluster_env.hpp"
-#include "operator/kube/kube_client.hpp"
+#include "kube/kube_client.hpp"
 
 using namespace podflow::kube;
 using namespace podflow::kube::testing;

@@ -12,7 +12,7 @@
 
 #include <sys/wait.h>
 
-#include "operator/kube/kube_client.hpp"
+#include "kube/kube_client.hpp"
 
 namespace podflow::kube::testing {
 

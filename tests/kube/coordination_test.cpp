@@ -7,10 +7,10 @@
 #include <set>
 
 #include "cluster_env.hpp"
-#include "operator/kube/controller.hpp"
-#include "operator/kube/event_recorder.hpp"
-#include "operator/kube/leader_election.hpp"
-#include "operator/kube/reflector.hpp"
+#include "kube/controller.hpp"
+#include "kube/event_recorder.hpp"
+#include "kube/leader_election.hpp"
+#include "kube/reflector.hpp"
 
 using namespace podflow::kube;
 using namespace podflow::kube::testing;

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cluster_env.hpp"
-#include "operator/kube/reflector.hpp"
-#include "operator/kube/watcher.hpp"
+#include "kube/reflector.hpp"
+#include "kube/watcher.hpp"
 
 using namespace podflow::kube;
 using namespace podflow::kube::testing;

@@ -126,7 +126,8 @@ def test_too_big_for_this_machine_fails_before_running(workspace):
     result = workspace.podflow("run", "flow.yaml", check=1, env=dict(os.environ, MARKER=marker))
     expect("step 'start' asks for 48000000M of memory (43.7 TiB) but this machine has" in result.stderr,
            result.stderr)
-    expect("run it on Kubernetes (podflow run flow.yaml --with kubernetes)" in result.stderr, result.stderr)
+    expect("run it on Kubernetes (podflow run flow.yaml --with kubernetes, or runOn: Kubernetes on that "
+           "step)" in result.stderr, result.stderr)
     expect("asks for 4096 cpu" in result.stderr, result.stderr)
     expect(not os.path.exists(marker), "the step ran although the pre-check failed")
     expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
@@ -137,6 +138,33 @@ def test_too_big_for_this_machine_fails_before_running(workspace):
     expect("warning: step 'start' asks for 48000000M of memory" in anyway.stderr and
            "running anyway" in anyway.stderr, anyway.stderr)
     expect(os.path.exists(marker), "--skip-machine-check: the step ran")
+
+
+def test_cluster_step_needs_a_shared_datastore(workspace):
+    """A step with runOn: Kubernetes in a local run: its pods cannot use a local datastore, and a
+    step with no image cannot be a pod. Both are refused before anything runs, naming the fix; the
+    cluster step's resources are never checked against this machine."""
+    workspace.write("flow.yaml", flow("hybrid", """\
+        - name: start
+          command: [sh, -c, 'touch "$MARKER"']
+          next: [train]
+        - name: train
+          command: ["true"]
+          runOn: Kubernetes
+          resources: {memory: 48000000, cpu: 4096}
+          next: [end]
+        - name: end
+          command: ["true"]
+        """))
+    marker = os.path.join(workspace.path, "ran")
+    result = workspace.podflow("run", "flow.yaml", check=1, env=dict(os.environ, MARKER=marker))
+    expect("step 'train' runs on Kubernetes (runOn: Kubernetes), and its pods cannot use the local "
+           "datastore" in result.stderr and "--datastore s3://bucket/prefix" in result.stderr, result.stderr)
+    expect("step 'train' runs on Kubernetes but names no image: set `image` on the step or `spec.image`, "
+           "or PODFLOW_KUBERNETES_CONTAINER_IMAGE" in result.stderr, result.stderr)
+    expect("asks for" not in result.stderr, f"a cluster step was checked against this machine:\n{result.stderr}")
+    expect(not os.path.exists(marker), "the local step ran although the run was refused")
+    expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
 
 
 def test_parameter_errors(workspace):
@@ -161,4 +189,5 @@ def test_parameter_errors(workspace):
 if __name__ == "__main__":
     main([test_timeout_kills_the_step, test_retry_makes_a_new_attempt,
           test_retries_exhausted_fail_the_run, test_resume_reruns_only_what_failed,
-          test_too_big_for_this_machine_fails_before_running, test_parameter_errors])
+          test_too_big_for_this_machine_fails_before_running, test_cluster_step_needs_a_shared_datastore,
+          test_parameter_errors])

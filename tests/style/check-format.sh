@@ -3,7 +3,7 @@
 # Fix with: tests/style/check-format.sh --fix
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-mapfile -t sources < <(find flow datastore runtime cli operator sdk examples bench tests \
+mapfile -t sources < <(find flow datastore runtime kube pod runner cli operator sdk examples bench tests \
   \( -name '*.cpp' -o -name '*.hpp' \) -not -path '*/build*' 2>/dev/null | sort)
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${sources[@]}"

@@ -7,8 +7,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "operator/kube/controller.hpp"
-#include "operator/kube/kube_error.hpp"
+#include "kube/controller.hpp"
+#include "kube/kube_error.hpp"
 
 using namespace podflow::kube;
 using namespace std::chrono_literals;

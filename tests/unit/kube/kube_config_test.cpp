@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "operator/kube/kube_config.hpp"
+#include "kube/kube_config.hpp"
 #include "scratch_dir.hpp"
 
 using namespace podflow::kube;

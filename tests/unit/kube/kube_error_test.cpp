@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "operator/kube/kube_error.hpp"
+#include "kube/kube_error.hpp"
 
 using namespace podflow::kube;
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "operator/kube/kube_time.hpp"
-#include "operator/kube/resource.hpp"
+#include "kube/kube_time.hpp"
+#include "kube/resource.hpp"
 
 using namespace podflow::kube;
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "operator/kube/label_selector.hpp"
+#include "kube/label_selector.hpp"
 
 using namespace podflow::kube;
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "operator/kube/client_metrics.hpp"
-#include "operator/kube/metrics.hpp"
+#include "kube/client_metrics.hpp"
+#include "kube/metrics.hpp"
 
 using namespace podflow::kube;
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "operator/kube/object_cache.hpp"
+#include "kube/object_cache.hpp"
 
 using namespace podflow::kube;
 

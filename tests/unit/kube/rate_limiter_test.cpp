@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "operator/kube/backoff.hpp"
-#include "operator/kube/rate_limiter.hpp"
+#include "kube/backoff.hpp"
+#include "kube/rate_limiter.hpp"
 
 using namespace podflow::kube;
 using namespace std::chrono_literals;

@@ -6,7 +6,7 @@
 #include <thread>
 #include <vector>
 
-#include "operator/kube/work_queue.hpp"
+#include "kube/work_queue.hpp"
 
 using namespace podflow::kube;
 using namespace std::chrono_literals;

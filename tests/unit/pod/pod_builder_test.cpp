@@ -1,4 +1,4 @@
-#include "operator/pod/pod_builder.hpp"
+#include "pod/pod_builder.hpp"
 
 #include <doctest/doctest.h>
 
@@ -293,10 +293,6 @@ TEST_CASE("pod builder: a malformed Task is refused naming the field") {
   CHECK(contains(build_error(task), "field 'spec.timeoutSeconds' must be positive"));
 
   task = full_task();
-  task["metadata"].erase("uid");
-  CHECK(contains(build_error(task), "field 'metadata.uid' is missing"));
-
-  task = full_task();
   task["spec"]["image"] = "";
   CHECK(contains(build_error(task), "field 'spec.image' must not be empty"));
 
@@ -359,4 +355,15 @@ TEST_CASE("pod builder: Metaflow's other @kubernetes options shape the pod") {
   task["spec"]["qos"] = "BestEffort";
   CHECK_THROWS_WITH_AS(build_pod(task, 0, PodSettings{}), doctest::Contains("spec.qos"),
                        std::invalid_argument);
+}
+
+TEST_CASE("pod builder: a Task held in memory (no uid) makes a pod with no owner") {
+  json task = full_task();
+  task["metadata"].erase("uid");
+  PodSettings settings;
+  settings.managed_by = "podflow";
+  const json pod = build_pod(task, 0, settings);
+  CHECK_FALSE(pod["metadata"].contains("ownerReferences"));
+  CHECK(pod["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "podflow");
+  CHECK(pod["metadata"]["name"] == task["metadata"]["name"]);
 }

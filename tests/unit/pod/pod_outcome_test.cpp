@@ -1,10 +1,10 @@
-#include "operator/pod/pod_outcome.hpp"
+#include "pod/pod_outcome.hpp"
 
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "operator/pod/pod_builder.hpp"
+#include "pod/pod_builder.hpp"
 #include "runtime/task_result.hpp"
 #include "task_fixtures.hpp"
 

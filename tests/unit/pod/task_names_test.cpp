@@ -1,4 +1,4 @@
-#include "operator/pod/task_names.hpp"
+#include "pod/task_names.hpp"
 
 #include <doctest/doctest.h>
 
