@@ -5,6 +5,9 @@
 #include "cli/run_history.hpp"
 #include "datastore/store_error.hpp"
 #include "datastore/task_attempts.hpp"
+#include "kube/kube_client.hpp"
+#include "kube/kube_config.hpp"
+#include "pod/pod_builder.hpp"
 
 namespace podflow::cli {
 namespace {
@@ -37,7 +40,17 @@ int show_logs(const std::string& datastore_root, const std::string& namespace_,
   if (!task.empty()) {
     std::erase_if(tasks, [&](const datastore::TaskAttempts& entry) { return entry.task != task; });
   }
-  if (tasks.empty()) {
+  // A cluster step's task that is running now: its pod's log, live (the datastore has its output
+  // once it ends). An explicit --attempt is the datastore's.
+  std::map<std::string, std::string> live;
+  if (!attempt) {
+    for (const auto& [id, pod] : run.running_pods) {
+      if (id.substr(0, id.find('.')) == step && (task.empty() || id == task)) live[id] = pod;
+    }
+    std::erase_if(tasks,
+                  [&](const datastore::TaskAttempts& entry) { return live.contains(entry.task); });
+  }
+  if (tasks.empty() && live.empty()) {
     std::cerr << "podflow logs: run " << run_id << " has no logs for "
               << (task.empty() ? "step '" + step + "'" : "task '" + task + "'")
               << "; `podflow status " << run_id << "` shows its steps\n";
@@ -68,6 +81,23 @@ int show_logs(const std::string& datastore_root, const std::string& namespace_,
                 << " (it has attempts";
       for (auto a : entry.attempts) std::cerr << " " << a;
       std::cerr << ")\n";
+      return 1;
+    }
+  }
+  for (const auto& [id, where] : live) {
+    const auto slash = where.find('/');
+    if (tasks.size() + live.size() > 1) {
+      std::cout << "--- " << run.run << "/" << step << "/" << id << " running: pod " << where
+                << " ---\n";
+    }
+    try {
+      kube::Client client(kube::load_default_config());
+      kube::PodLogOptions options;
+      options.container = pod::kContainerName;
+      std::cout << client.pod_log(where.substr(0, slash), where.substr(slash + 1), options);
+    } catch (const std::exception& error) {
+      std::cerr << "podflow logs: " << id << " runs in pod " << where
+                << ", whose log cannot be read: " << error.what() << "\n";
       return 1;
     }
   }

@@ -144,6 +144,7 @@ class LocalRun {
       record_.failure = planner_.failure();
     }
     record_.finished_at = utc_now();
+    record_.running_pods.clear();
     summarise_durations();
     save_record();
     display_->refresh(record_.steps, true);
@@ -243,6 +244,10 @@ class LocalRun {
       }
       collect(*processes_);
       if (pods_) collect(*pods_);
+      if (pods_ && (pods_changed_ || pods_->running() > 0)) {
+        pods_changed_ = false;
+        note_pods_changed();
+      }
     }
     sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
     return interrupted;
@@ -292,6 +297,7 @@ class LocalRun {
                        cluster_run_name() + ",podflow.dev/step=" + step_name);
       }
       pods_->launch(task);
+      pods_changed_ = true;
     } else {
       processes_->launch(task);
     }
@@ -379,6 +385,12 @@ class LocalRun {
     save_record();
   }
 
+  // A pod started or ended: the record names the running ones within a second.
+  void note_pods_changed() {
+    record_.running_pods = pods_ ? pods_->running_pods() : decltype(record_.running_pods){};
+    maybe_save_record();
+  }
+
   // The first write must succeed (the run exists once it is recorded); a later one that fails
   // (a full disk) is reported once and the run goes on: stopping would lose the tasks' work.
   void save_record() {
@@ -416,6 +428,7 @@ class LocalRun {
   std::unique_ptr<PodExecutor> pods_;
   std::deque<WaitingTask> waiting_;
   bool stopping_ = false;
+  bool pods_changed_ = false;
   bool record_saved_once_ = false;
   bool record_warning_shown_ = false;
   Clock::time_point last_save_{};

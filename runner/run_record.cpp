@@ -55,7 +55,8 @@ nlohmann::json RunRecord::to_json() const {
           {"resumedFrom", resumed_from},
           {"failure", failure},
           {"steps", steps_json},
-          {"failures", failures_json}};
+          {"failures", failures_json},
+          {"runningPods", running_pods}};
 }
 
 RunRecord RunRecord::from_json(const nlohmann::json& json) {
@@ -78,6 +79,7 @@ RunRecord RunRecord::from_json(const nlohmann::json& json) {
     record.max_num_splits = json.value("maxNumSplits", std::int64_t{0});
     record.resumed_from = json.value("resumedFrom", "");
     record.failure = json.value("failure", "");
+    record.running_pods = json.value("runningPods", std::map<std::string, std::string>{});
     for (const auto& step : json.value("steps", nlohmann::json::array())) {
       StepSummary summary;
       summary.name = step.at("name").get<std::string>();

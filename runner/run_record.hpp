@@ -54,6 +54,9 @@ struct RunRecord {
   std::string failure;
   std::vector<StepSummary> steps;
   std::vector<TaskFailure> failures;  // the first kMaxFailures
+  // The pods of the cluster steps' running tasks, task id -> "namespace/pod", so `podflow logs`
+  // can show their output while they run (the datastore has it once they end).
+  std::map<std::string, std::string> running_pods;
 
   static constexpr std::size_t kMaxFailures = 50;
 

@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +20,7 @@ import time
 
 os.environ["PODFLOW_TEST_NODE"] = "real"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "operator"))
-from operator_harness import OperatorTest, PodWatch, cluster_env, expect, flow_document, main  # noqa: E402
+from operator_harness import OperatorTest, PodWatch, TestFailure, cluster_env, expect, flow_document, main  # noqa: E402
 from test_shapes import PODFLOW, local_manifests, s3_manifests  # noqa: E402
 
 MiB = 1024 * 1024
@@ -432,5 +433,152 @@ spec:
             shutil.rmtree(host_dir, ignore_errors=True)
 
 
+
+def hybrid_flow(name, cluster_steps, extra=None):
+    """ANY_IMAGE_STEPS with `runOn: Kubernetes` on `cluster_steps`; every step prints where it ran
+    (a pod's hostname is its name), and `merge` fails while FAIL_MERGE=1 is in its environment."""
+    steps = ""
+    for step, (code, more) in ANY_IMAGE_STEPS.items():
+        code = "import socket;print('ran on',socket.gethostname());" + code
+        if step == "merge":
+            code = "assert os.environ.get('FAIL_MERGE')!='1','asked to fail';" + code
+        steps += f"- name: {step}\n  command: [python3, -c, {json.dumps(_PY + code)}]\n"
+        steps += "".join(f"  {line}\n" for line in more.split("\n") if line)
+        if step in cluster_steps:
+            steps += "  runOn: Kubernetes\n"
+    return flow_document(name, steps, spec_extra='  defaults:\n    resources: {cpu: "100m", memory: 128}\n')
+
+
+def hybrid():
+    """Some steps here, some on the cluster (issue 22): `podflow run FLOW` runs start, right, merge
+    and end as local processes and left, its foreach and their join as pods on the real node,
+    created by podflow itself with the user's kubeconfig (no operator runs); artifacts pass through
+    S3 and match an all-local run sha256 by sha256; the pods' output is shown; a failed local step
+    and `podflow resume` reuse the cluster's tasks without a new pod. Then Ctrl-C while a pod runs,
+    another cannot be scheduled (its reason shown, and it asks for more than this machine has,
+    which a cluster step may) and a local step sleeps: podflow exits 130 leaving no pod and no
+    process."""
+    with OperatorTest("hybrid") as t:
+        env = dict(t.env,
+                   PODFLOW_KUBERNETES_NAMESPACE=t.ns,
+                   PODFLOW_KUBERNETES_CONTAINER_IMAGE=t.env["PODFLOW_TEST_PYTHON_IMAGE"],
+                   PODFLOW_KUBERNETES_RUNTIME_IMAGE=t.env["PODFLOW_IMAGE"],
+                   PODFLOW_KUBERNETES_S3_ENDPOINT=t.env["PODFLOW_S3_ENDPOINT_FOR_PODS"],
+                   PODFLOW_KUBERNETES_S3_CREDENTIALS_SECRET="podflow-s3",
+                   AWS_REGION="us-east-1")
+        datastore = f"s3://{t.env['PODFLOW_S3_BUCKET']}/{t.ns}"
+        cluster_steps = {"left", "square", "gather"}
+        text = hybrid_flow("hybrid", cluster_steps)
+        with open(os.path.join(t.dir, "flow.yaml"), "w") as f:
+            f.write(text)
+
+        def podflow(*args, extra_env=None, timeout=300):
+            return subprocess.run([PODFLOW] + list(args), capture_output=True, text=True,
+                                  env=dict(env, **(extra_env or {})), cwd=t.dir, timeout=timeout)
+
+        watch = PodWatch(t, "app.kubernetes.io/managed-by=podflow")
+        failed = podflow("run", "flow.yaml", "--datastore", datastore, extra_env={"FAIL_MERGE": "1"})
+        expect(failed.returncode == 1 and "asked to fail" in failed.stderr,
+               f"the first run should fail in merge; exit {failed.returncode}:\n{failed.stderr[-3000:]}")
+        first = failed.stdout.strip()
+        pods_first = set(name for name, _ in watch.pods.values())
+        run_name = f"hybrid-{first}"
+        expected = {f"{run_name}.left", f"{run_name}.gather"} | {f"{run_name}.square.{i}" for i in range(4)}
+        expect(pods_first == expected, f"pods of the first run: {sorted(pods_first)}, expected {sorted(expected)}")
+        for task in ("square.2", "gather"):
+            expect(f"[{first}/{task}] ran on {run_name}.{task}" in failed.stderr,
+                   f"the output of the pod of {task} is not shown:\n{failed.stderr[-3000:]}")
+        host = subprocess.run(["hostname"], capture_output=True, text=True).stdout.strip()
+        expect(f"[{first}/start] ran on {host}" in failed.stderr, f"start did not run here:\n{failed.stderr[-3000:]}")
+        left = t.kubectl("get", "pods", "-l", "app.kubernetes.io/managed-by=podflow", "-o", "name").stdout
+        expect(left.strip() == "", f"pods left after the run: {left}")
+
+        resumed = podflow("resume", first, "--datastore", datastore)
+        expect(resumed.returncode == 0, f"podflow resume exited {resumed.returncode}:\n{resumed.stderr[-3000:]}")
+        expect("reusing 8 successful task(s)" in resumed.stderr, f"resume:\n{resumed.stderr[-3000:]}")
+        second = resumed.stdout.strip()
+        watch.stop()
+        new_pods = set(name for name, _ in watch.pods.values()) - pods_first
+        expect(not new_pods, f"resume made pods for tasks it should reuse: {sorted(new_pods)}")
+        logs = podflow("logs", f"{second}/end", "--datastore", datastore)
+        expect("right:70" in logs.stdout, f"podflow logs {second}/end: {logs.stdout!r} {logs.stderr!r}")
+        logs = podflow("logs", f"{first}/square/square.3", "--datastore", datastore)
+        expect(f"ran on {run_name}.square.3" in logs.stdout, f"podflow logs of a pod's task: {logs.stdout!r} {logs.stderr!r}")
+        remote = s3_manifests(t, "hybrid", second)
+        plain = "".join(line + "\n" for line in text.split("\n") if "runOn:" not in line)
+        local = local_manifests("hybrid", plain)
+        expect(len(local) == 10 and remote == local,
+               f"artifacts differ from an all-local run\n hybrid: {remote}\n local: {local}")
+
+        # Ctrl-C with a pod running, a pod the scheduler cannot place, and a local step sleeping.
+        nap = "2718.28"  # a sleep length no other process on the machine uses
+        stop_steps = f"""
+- name: start
+  command: ["true"]
+  next: [slow, huge, nap]
+- name: slow
+  command: [sh, -c, "echo slow started; exec sleep 617"]
+  runOn: Kubernetes
+  next: [join]
+- name: huge
+  command: ["true"]
+  runOn: Kubernetes
+  resources: {{cpu: 64, memory: 128}}
+  next: [join]
+- name: nap
+  command: [sleep, "{nap}"]
+  next: [join]
+- name: join
+  command: ["true"]
+  join: true
+  next: [end]
+- name: end
+  command: ["true"]
+"""
+        with open(os.path.join(t.dir, "stop.yaml"), "w") as f:
+            f.write(flow_document("hybridstop", stop_steps,
+                                  spec_extra='  defaults:\n    resources: {cpu: "100m", memory: 64}\n'))
+        err_path = os.path.join(t.dir, "stop.stderr")
+        with open(err_path, "w") as err:
+            process = subprocess.Popen([PODFLOW, "run", "stop.yaml", "--datastore", datastore],
+                                       stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=t.dir)
+
+        def stderr_text():
+            with open(err_path) as f:
+                return f.read()
+
+        def naps():
+            return subprocess.run(["pgrep", "-f", f"sleep {nap}"], capture_output=True, text=True).stdout.split()
+
+        def slow_running():
+            pods = t.items("pods", selector="app.kubernetes.io/managed-by=podflow,podflow.dev/step=slow")
+            return any(p.get("status", {}).get("phase") == "Running" for p in pods)
+
+        try:
+            t.wait_until("huge's pod reported unschedulable with the reason",
+                         lambda: "is pending: Unschedulable" in stderr_text(), 120)
+            t.wait_until("slow's pod to run", slow_running, 120)
+            t.wait_until("the local nap step to run", lambda: naps(), 60)
+        except Exception:
+            process.kill()
+            raise
+        text = stderr_text()
+        stop_run = text.split("podflow: run ")[1].split(" ")[0]
+        # While it runs, `podflow logs` shows the pod's output, live.
+        t.wait_until("podflow logs to show the running pod's output", lambda: "slow started" in podflow(
+            "logs", f"{stop_run}/slow", "--datastore", datastore).stdout, 30)
+        expect("cpu" in text.split("is pending: Unschedulable")[1].split("\n")[0],
+               f"the unschedulable message names what the step asked for:\n{text[-2000:]}")
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise TestFailure(f"podflow did not exit within 120 s of Ctrl-C:\n{stderr_text()[-3000:]}")
+        expect(process.returncode == 130, f"exit {process.returncode} after Ctrl-C:\n{stderr_text()[-3000:]}")
+        left = t.kubectl("get", "pods", "-l", "app.kubernetes.io/managed-by=podflow", "-o", "name").stdout
+        expect(left.strip() == "", f"pods left after Ctrl-C: {left}")
+        expect(not naps(), f"local processes left after Ctrl-C: {naps()}")
+
 if __name__ == "__main__":
-    main([limits_from_cgroups, real_failures, any_image, pod_options, node_lost])
+    main([limits_from_cgroups, real_failures, any_image, pod_options, hybrid, node_lost])
