@@ -1,5 +1,6 @@
 #include "runner/local_run.hpp"
 
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -41,6 +42,29 @@ std::string current_user() {
   if (const passwd* entry = getpwuid(getuid())) return entry->pw_name;
   return "unknown";
 }
+
+// The signals the run's loop waits for, blocked in this thread (and so in every thread it starts)
+// for as long as this lives.
+class BlockedSignals {
+ public:
+  BlockedSignals() {
+    sigset_t signals = loop_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, &previous_);
+  }
+  ~BlockedSignals() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+
+  static sigset_t loop_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int signal : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
+    return signals;
+  }
+
+ private:
+  sigset_t previous_{};
+};
 
 struct WaitingTask {
   flow::PlannedTask task;
@@ -206,13 +230,8 @@ class LocalRun {
 
   // Returns true when interrupted.
   bool loop() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGCHLD);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
-    sigprocmask(SIG_BLOCK, &signals, &previous_mask_);
+    const sigset_t signals = BlockedSignals::loop_signals();
+    pthread_sigmask(SIG_BLOCK, &signals, &previous_mask_);
 
     bool interrupted = false;
     while (true) {
@@ -249,7 +268,7 @@ class LocalRun {
         note_pods_changed();
       }
     }
-    sigprocmask(SIG_SETMASK, &previous_mask_, nullptr);
+    pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
     return interrupted;
   }
 
@@ -478,6 +497,11 @@ int run_flow(const RunOptions& options, const flow::FlowSpec& flow, const std::s
     }
   }
   if (!usable) return 1;
+  // The Kubernetes client's threads (and the datastore's) must never take a SIGINT meant for the
+  // loop: its default action would end podflow without deleting a pod. The loop's signals are
+  // blocked before the first thread exists; a Ctrl-C meanwhile is taken by the loop at once.
+  std::optional<BlockedSignals> blocked;
+  if (has_cluster_steps(flow, options.overrides)) blocked.emplace();
   try {
     auto store = datastore::open_datastore(options.datastore);
     std::optional<ClusterTarget> cluster;

@@ -436,12 +436,16 @@ spec:
 
 def hybrid_flow(name, cluster_steps, extra=None):
     """ANY_IMAGE_STEPS with `runOn: Kubernetes` on `cluster_steps`; every step prints where it ran
-    (a pod's hostname is its name), and `merge` fails while FAIL_MERGE=1 is in its environment."""
+    (a pod's hostname is its name), `gather` fails its first attempt (one retry), and `merge` fails
+    while FAIL_MERGE=1 is in its environment."""
     steps = ""
     for step, (code, more) in ANY_IMAGE_STEPS.items():
         code = "import socket;print('ran on',socket.gethostname());" + code
         if step == "merge":
             code = "assert os.environ.get('FAIL_MERGE')!='1','asked to fail';" + code
+        if step == "gather":  # its first attempt fails: the retry's pod has the same name
+            code = "assert os.environ['PODFLOW_ATTEMPT']!='0','first attempt';" + code
+            more += "\nretry: {times: 1, delaySeconds: 0}"
         steps += f"- name: {step}\n  command: [python3, -c, {json.dumps(_PY + code)}]\n"
         steps += "".join(f"  {line}\n" for line in more.split("\n") if line)
         if step in cluster_steps:
@@ -452,7 +456,8 @@ def hybrid_flow(name, cluster_steps, extra=None):
 def hybrid():
     """Some steps here, some on the cluster (issue 22): `podflow run FLOW` runs start, right, merge
     and end as local processes and left, its foreach and their join as pods on the real node,
-    created by podflow itself with the user's kubeconfig (no operator runs); artifacts pass through
+    created by podflow itself with the user's kubeconfig (no operator runs), a failed attempt retried
+    in a new pod of the same name; artifacts pass through
     S3 and match an all-local run sha256 by sha256; the pods' output is shown; a failed local step
     and `podflow resume` reuse the cluster's tasks without a new pod. Then Ctrl-C while a pod runs,
     another cannot be scheduled (its reason shown, and it asks for more than this machine has,
@@ -485,6 +490,8 @@ def hybrid():
         run_name = f"hybrid-{first}"
         expected = {f"{run_name}.left", f"{run_name}.gather"} | {f"{run_name}.square.{i}" for i in range(4)}
         expect(pods_first == expected, f"pods of the first run: {sorted(pods_first)}, expected {sorted(expected)}")
+        gather_attempts = sorted(attempt for name, attempt in watch.pods.values() if name == f"{run_name}.gather")
+        expect(gather_attempts == ["0", "1"], f"gather's pods by attempt: {gather_attempts} (a retry is a new pod)")
         for task in ("square.2", "gather"):
             expect(f"[{first}/{task}] ran on {run_name}.{task}" in failed.stderr,
                    f"the output of the pod of {task} is not shown:\n{failed.stderr[-3000:]}")
