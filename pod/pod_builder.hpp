@@ -13,6 +13,8 @@
 namespace podflow::pod {
 
 inline constexpr const char* kManagedBy = "podflow-operator";
+// managed-by of the pods a local run makes for its cluster steps (runner/pod_executor.hpp).
+inline constexpr const char* kManagedByLocalRun = "podflow";
 
 // The operator's configuration (its flags) that shapes every pod.
 struct PodSettings {

@@ -249,7 +249,15 @@ PodOutcome failed_from_result(const runtime::TaskResult& result, const json& pod
   } else {
     message += "; ";
   }
-  message += "see the whole log with `kubectl logs " + pod_name(pod) + "` or `podflow logs`";
+  // A local run's pod (managed by podflow itself) is deleted once read: only the datastore keeps
+  // its log.
+  if (text_at(pod, {"metadata", "labels", kManagedByLabel}) == kManagedByLocalRun) {
+    message += "see the whole log with `podflow logs " + text_at(task, {"spec", "runtime", "run"}) +
+               "/" + text_at(task, {"spec", "step"}) + "/" + text_at(task, {"spec", "taskId"}) +
+               "`";
+  } else {
+    message += "see the whole log with `kubectl logs " + pod_name(pod) + "` or `podflow logs`";
+  }
   if (!result.retryable) message += " (not retried: trying again cannot help)";
   outcome.message = std::move(message);
   return outcome;

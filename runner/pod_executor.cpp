@@ -18,7 +18,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kRunnerLabel = "podflow.dev/runner";
-constexpr const char* kManagedByRunner = "podflow";
 constexpr auto kApiRetryFor = std::chrono::minutes(2);
 constexpr std::int64_t kLogBytes = 1 << 20;
 
@@ -75,7 +74,7 @@ ClusterSettings cluster_settings_from_environment() {
     settings.pod.s3_endpoint = environment("PODFLOW_S3_ENDPOINT");
   settings.pod.s3_region = environment("AWS_REGION");
   settings.pod.s3_credentials_secret = environment("PODFLOW_KUBERNETES_S3_CREDENTIALS_SECRET");
-  settings.pod.managed_by = kManagedByRunner;
+  settings.pod.managed_by = pod::kManagedByLocalRun;
   return settings;
 }
 

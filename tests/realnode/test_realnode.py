@@ -490,6 +490,8 @@ def hybrid():
         run_name = f"hybrid-{first}"
         expected = {f"{run_name}.left", f"{run_name}.gather"} | {f"{run_name}.square.{i}" for i in range(4)}
         expect(pods_first == expected, f"pods of the first run: {sorted(pods_first)}, expected {sorted(expected)}")
+        expect(f"see the whole log with `podflow logs {first}/gather/gather`" in failed.stderr,
+               f"the failed attempt's message points at the datastore's log (the pod is gone):\n{failed.stderr[-3000:]}")
         gather_attempts = sorted(attempt for name, attempt in watch.pods.values() if name == f"{run_name}.gather")
         expect(gather_attempts == ["0", "1"], f"gather's pods by attempt: {gather_attempts} (a retry is a new pod)")
         for task in ("square.2", "gather"):
