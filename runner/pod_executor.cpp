@@ -282,6 +282,19 @@ std::optional<FinishedTask> PodExecutor::advance(PodTask& task, std::vector<std:
       if (kube::uid_of(found->second) == task.uid) pod = found->second;
     }
   }
+  if (!pod && !task.seen && Clock::now() - task.created_at > std::chrono::seconds(30)) {
+    // The watch never showed it: deleted at once by someone, or the watch is down. Ask.
+    try {
+      const auto current = client_.get(kube::resources::pods(), task.namespace_, task.name);
+      if (current && kube::uid_of(*current) == task.uid) {
+        pod = *current;
+      } else {
+        task.seen = true;  // gone: reported below
+      }
+    } catch (const std::exception&) {
+      task.created_at = Clock::now();  // the API server is away: ask again later
+    }
+  }
   if (!pod) {
     if (!task.seen) return std::nullopt;  // the watch has not shown it yet
     FinishedTask gone;
@@ -333,6 +346,7 @@ std::optional<FinishedTask> PodExecutor::create(PodTask& task, std::vector<std::
     const json created = client_.create(kube::resources::pods(), task.namespace_, pod);
     task.uid = kube::uid_of(created);
     task.created = true;
+    task.created_at = Clock::now();
     return std::nullopt;
   } catch (const kube::KubeError& error) {
     if (kube::is_already_exists(error)) {

@@ -83,7 +83,7 @@ class PodExecutor : public Executor {
     flow::PlannedTask task;
     nlohmann::json task_object;  // the Task, never created: build_pod and observe_pod read it
     std::string namespace_, name;
-    std::chrono::steady_clock::time_point launched, next_try;
+    std::chrono::steady_clock::time_point launched, next_try, created_at;
     bool created = false;  // false: waiting to create (the last attempt's pod is going)
     bool seen = false;     // the watch has shown the pod
     bool stopping = false;
