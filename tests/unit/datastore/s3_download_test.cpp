@@ -12,6 +12,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -377,9 +381,10 @@ TEST_CASE("s3 download: a full disk is a clear error, never a crash, and leaves 
 }
 
 TEST_CASE("s3 download: ranges far ahead of the hash wait for it, without ever stalling") {
-  // 160 MiB in ranges of 40 MiB: the later ranges start more than 64 MiB ahead of the hash and
-  // wait for it. Three hashed downloads share a store with 2 ranges in flight in all, so a range
-  // the hash needs can be waiting for a slot that a waiting range holds: it must not stall.
+  // 160 MiB in ranges of 64 MiB: the later ranges get more than 64 MiB ahead of the hash and
+  // wait for it. Six hashed downloads share a store with 2 ranges in flight in all, so the range a
+  // hash needs can be waiting for a slot that a waiting range of another download holds: that
+  // must not stall (without the check for it, this test hangs nearly every time).
   const std::string large = pattern(160 * kMiB + 3, 26);
   const std::string expected = podflow::datastore::sha256_hex(large);
   RangeServer server(large);
@@ -390,7 +395,7 @@ TEST_CASE("s3 download: ranges far ahead of the hash wait for it, without ever s
       "s3://bucket/prefix", settings,
       podflow::datastore::AwsCredentials{{"AKIDTEST", "secret-key", ""}, "the test", std::nullopt});
   ScratchDirectory scratch;
-  std::vector<std::string> digests(3);
+  std::vector<std::string> digests(6);
   std::vector<std::thread> threads;
   for (std::size_t i = 0; i < digests.size(); ++i) {
     threads.emplace_back([&, i] {
@@ -399,7 +404,23 @@ TEST_CASE("s3 download: ranges far ahead of the hash wait for it, without ever s
       if (digest) digests[i] = digest->sha256;
     });
   }
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(done_mutex);
+    if (!done_changed.wait_for(lock, std::chrono::seconds(120), [&] { return done; })) {
+      std::fprintf(stderr, "the hashed downloads stalled for 120 s\n");
+      std::_Exit(1);  // a stall cannot be interrupted: fail the whole run, loudly
+    }
+  });
   for (auto& thread : threads) thread.join();
+  {
+    std::lock_guard lock(done_mutex);
+    done = true;
+  }
+  done_changed.notify_all();
+  watchdog.join();
   for (std::size_t i = 0; i < digests.size(); ++i) {
     CHECK(digests[i] == expected);
     CHECK(read_file(scratch.path() / ("copy" + std::to_string(i))) == large);
