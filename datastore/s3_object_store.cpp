@@ -1,6 +1,7 @@
 #include "datastore/s3_object_store.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +10,9 @@
 #include <charconv>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "datastore/parallel_for.hpp"
@@ -33,8 +36,14 @@ constexpr std::uint64_t kSmallTransfer = 1ull << 20;
 // BENCHMARKS.md, "S3").
 constexpr std::uint64_t kLargestRange = 64ull << 20;
 constexpr std::uint64_t kRangeGranule = 1ull << 20;
-// The hasher is woken when this much more of the range it waits on has landed.
+// The hasher is woken when this much more of the range it waits on has landed; without a mapping
+// of the file it reads back at most this much at a time.
 constexpr std::uint64_t kHashWakeBytes = 1ull << 20;
+constexpr std::uint64_t kHashStep = 1ull << 20;
+// Hashed pages leave the process's mapping of a download (not the page cache) in steps this size.
+constexpr std::uint64_t kReleaseStep = 8ull << 20;
+// A range of a hashed download waits while it is this far ahead of the hash (see download()).
+constexpr std::uint64_t kHashLead = 64ull << 20;
 
 // The object was replaced while its ranges were being fetched (a later range got 412).
 class ObjectChanged : public std::runtime_error {
@@ -282,8 +291,9 @@ std::optional<std::string> S3ObjectStore::get_bytes(const std::string& key) {
   client_.fail(what, response);
 }
 
-bool S3ObjectStore::download(const std::string& object, int descriptor, const std::string& what,
-                             Sha256* digest, int reader, std::uint64_t* size) {
+bool S3ObjectStore::download(const std::string& object, int descriptor,
+                             const std::filesystem::path& path, const std::string& what,
+                             Sha256* digest, std::uint64_t* size) {
   // The first range is small, so a small object costs one request and only its own size in
   // memory; the rest comes in part-size ranges, in parallel, straight into the file.
   S3Request first{"GET", object, {}, {{"Range", range_header(0, kSmallTransfer - 1)}}};
@@ -336,22 +346,45 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
     throw_system_error(what + ": cannot allocate " + std::to_string(total) + " bytes", errno);
   }
 
-  // The hash reads the file back (from the page cache) on a thread of its own, in order, as far
-  // as it has landed: the range it is at is followed as it streams in, so hashing keeps pace
-  // with the download instead of waiting for whole ranges. Only when the ranges are pinned to
-  // one version of the object (If-Match its ETag) may bytes be hashed before their range is
-  // complete: a retried range then writes the same bytes again.
+  // The hash follows the download on a thread of its own, in order, as far as it has landed: the
+  // range it is at is followed as it streams in, so hashing keeps pace with the download instead
+  // of waiting for whole ranges. Only when the ranges are pinned to one version of the object
+  // (If-Match its ETag) may bytes be hashed before their range is complete: a retried range then
+  // writes the same bytes again.
+  // It reads the bytes where they are, in a read-only mapping of the file (MAP_SHARED: the page
+  // cache the ranges were written into), instead of copying them back out with pread; hashed
+  // pages leave the mapping (MADV_DONTNEED; they stay in the page cache), so the process maps
+  // only what has landed and is not hashed yet. Nothing ever writes through the mapping, and the
+  // hash reads only bytes already written (into blocks fallocate reserved): a full disk fails a
+  // write or the fallocate with ENOSPC, never touches the mapping. Where the file cannot be
+  // mapped, the hash reads it back with pread.
   const bool follow_ranges = !etag.empty();
   std::mutex landed_mutex;
   std::condition_variable landed_changed;
   std::vector<std::uint64_t> landed(ranges, 0);  // bytes of each range in the file, from its start
+  std::vector<char> running(ranges, 0);          // which ranges are being fetched (hold a slot)
+  std::uint64_t hash_position = kSmallTransfer;  // the file's bytes before this are hashed
+  std::condition_variable hash_moved;  // the hash moved on, a range started or ended, or stop
   bool stopped = false;
   std::exception_ptr hash_error;
+  std::optional<FileDescriptor> reader;
+  const char* mapping = nullptr;
+  if (digest != nullptr) {
+    reader.emplace(path, O_RDONLY | O_CLOEXEC);
+    void* address = ::mmap(nullptr, total, PROT_READ, MAP_SHARED, reader->get(), 0);
+    if (address != MAP_FAILED) mapping = static_cast<const char*>(address);
+  }
+  const auto unmap = [&] {
+    if (mapping != nullptr) ::munmap(const_cast<char*>(mapping), total);
+    mapping = nullptr;
+  };
   std::thread hasher;
   if (digest != nullptr) {
     hasher = std::thread([&] {
       try {
-        std::string buffer(std::min<std::uint64_t>(range_size, kHashWakeBytes), '\0');
+        std::string buffer(mapping != nullptr ? 0 : std::min<std::uint64_t>(range_size, kHashStep),
+                           '\0');
+        std::uint64_t released = 0;  // the mapping's pages before this are hashed and dropped
         for (std::uint64_t index = 0; index < ranges; ++index) {
           const std::uint64_t length = range_length(index);
           for (std::uint64_t hashed = 0; hashed < length;) {
@@ -363,12 +396,26 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
               available = landed[index];
             }
             while (hashed < available) {
-              const std::uint64_t piece =
-                  std::min<std::uint64_t>(buffer.size(), available - hashed);
-              read_fully_at(reader, buffer.data(), piece, range_offset(index) + hashed,
-                            "the partial download");
-              digest->update(std::string_view(buffer.data(), piece));
+              const std::uint64_t at = range_offset(index) + hashed;
+              const std::uint64_t piece = std::min<std::uint64_t>(
+                  available - hashed, mapping != nullptr ? kReleaseStep : buffer.size());
+              if (mapping != nullptr) {
+                digest->update(std::string_view(mapping + at, piece));
+                const std::uint64_t end = (at + piece) / kReleaseStep * kReleaseStep;
+                if (end > released) {
+                  ::madvise(const_cast<char*>(mapping) + released, end - released, MADV_DONTNEED);
+                  released = end;
+                }
+              } else {
+                read_fully_at(reader->get(), buffer.data(), piece, at, "the partial download");
+                digest->update(std::string_view(buffer.data(), piece));
+              }
               hashed += piece;
+              {
+                std::lock_guard lock(landed_mutex);
+                hash_position = at + piece;
+              }
+              hash_moved.notify_all();
             }
           }
         }
@@ -392,13 +439,42 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
       stopped = true;
     }
     landed_changed.notify_all();
+    hash_moved.notify_all();
     hasher.join();
+  };
+
+  // A range ahead of the hash by more than kHashLead waits for it, unless the range the hash
+  // needs next is not being fetched (waiting for a slot) or is this one: the one the hash waits
+  // for never waits, so the hash always moves on, and nothing can wait on itself.
+  const auto wait_for_hash = [&](std::uint64_t index, std::uint64_t position) {
+    std::unique_lock lock(landed_mutex);
+    hash_moved.wait(lock, [&] {
+      if (stopped || position <= hash_position + kHashLead) return true;
+      std::uint64_t next = 0;  // the first range not complete
+      while (next < ranges && landed[next] == range_length(next)) ++next;
+      return next >= ranges || next == index || !running[next];
+    });
+  };
+  const auto set_running = [&](std::uint64_t index, bool now) {
+    {
+      std::lock_guard lock(landed_mutex);
+      running[index] = now ? 1 : 0;
+    }
+    hash_moved.notify_all();
+  };
+  struct Running {  // marks a range as being fetched for its scope
+    std::function<void(bool)> set;
+    explicit Running(std::function<void(bool)> set_) : set(std::move(set_)) { set(true); }
+    ~Running() { set(false); }
+    Running(const Running&) = delete;
+    Running& operator=(const Running&) = delete;
   };
 
   const auto fetch_range = [&](std::uint64_t index) {
     const std::uint64_t offset = range_offset(index);
     const std::uint64_t length = range_length(index);
     const auto slot = slots_->take();
+    const Running running_now([&](bool now) { set_running(index, now); });
     S3Request range{"GET", object, {}, {{"Range", range_header(offset, offset + length - 1)}}};
     if (!etag.empty()) range.headers.emplace_back("If-Match", etag);
     // Straight from the socket into the file, in the connection's 256 KiB pieces.
@@ -408,6 +484,7 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
         throw StoreError(what + ": the answer for bytes " + std::to_string(offset) + "-" +
                          std::to_string(offset + length - 1) + " is longer than the range");
       }
+      if (digest != nullptr && follow_ranges) wait_for_hash(index, offset + at);
       write_fully_at(descriptor, data, bytes, offset + at);
       if (digest != nullptr && follow_ranges && at + bytes >= announced + kHashWakeBytes) {
         announced = at + bytes;
@@ -426,15 +503,16 @@ bool S3ObjectStore::download(const std::string& object, int descriptor, const st
     }
     if (digest != nullptr) landed_to(index, length);
   };
-
   try {
     parallel_for(ranges, settings().concurrency,
                  [&](std::size_t, std::size_t index) { fetch_range(index); });
   } catch (...) {
     stop_hasher();
+    unmap();
     throw;
   }
   stop_hasher();
+  unmap();
   if (hash_error) std::rethrow_exception(hash_error);
   return true;
 }
@@ -447,15 +525,11 @@ std::optional<FileDigest> S3ObjectStore::fetch(const std::string& key,
   for (int attempt = 1;; ++attempt) {
     TemporaryFile file(directory);
     std::optional<Sha256> digest;
-    std::optional<FileDescriptor> reader;  // the hash reads back what was written
-    if (hashed) {
-      digest.emplace();
-      reader.emplace(file.path(), O_RDONLY | O_CLOEXEC);
-    }
+    if (hashed) digest.emplace();
     FileDigest result;
     try {
-      if (!download(object, file.descriptor(), what, digest ? &*digest : nullptr,
-                    reader ? reader->get() : -1, &result.size)) {
+      if (!download(object, file.descriptor(), file.path(), what, digest ? &*digest : nullptr,
+                    &result.size)) {
         return std::nullopt;
       }
     } catch (const ObjectChanged& changed) {

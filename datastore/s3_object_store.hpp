@@ -47,7 +47,8 @@ class S3ObjectStore : public ObjectStore {
   bool put_bytes_if_absent(const std::string& key, std::string_view bytes) override;
   std::optional<std::string> get_bytes(const std::string& key) override;
   bool get_to_file(const std::string& key, const std::filesystem::path& path) override;
-  // Hashes each range once it and every range before it have landed, while later ones download.
+  // Hashes the file in order as its ranges land, reading them from a mapping of the file, while
+  // later ones download; ranges far ahead of the hash wait for it (see download()).
   std::optional<FileDigest> get_to_file_hashed(const std::string& key,
                                                const std::filesystem::path& path) override;
   std::string get_range(const std::string& key, std::uint64_t offset,
@@ -65,10 +66,11 @@ class S3ObjectStore : public ObjectStore {
                         const std::string& what);
   // Downloads into the open file; false when there is no object. Throws on an object replaced
   // mid-download (412 on a later range).
-  // With `digest`, also hashes what was written, in order, alongside the download, reading it
-  // back through `reader` (the same file, opened for reading); `size` gets the object's size.
-  bool download(const std::string& object, int descriptor, const std::string& what, Sha256* digest,
-                int reader, std::uint64_t* size);
+  // `path` names the open file (mapped, or read back for the hash, when the object is large).
+  // With `digest`, also hashes what was written, in order, alongside the download; `size` gets
+  // the object's size.
+  bool download(const std::string& object, int descriptor, const std::filesystem::path& path,
+                const std::string& what, Sha256* digest, std::uint64_t* size);
   std::optional<FileDigest> fetch(const std::string& key, const std::filesystem::path& path,
                                   bool hashed);
 
