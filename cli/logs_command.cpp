@@ -1,4 +1,5 @@
 #include <iostream>
+#include <memory>
 
 #include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
@@ -84,6 +85,7 @@ int show_logs(const std::string& datastore_root, const std::string& namespace_,
       return 1;
     }
   }
+  std::unique_ptr<kube::Client> client;  // one for every live task, made when first needed
   for (const auto& [id, where] : live) {
     const auto slash = where.find('/');
     if (tasks.size() + live.size() > 1) {
@@ -91,10 +93,10 @@ int show_logs(const std::string& datastore_root, const std::string& namespace_,
                 << " ---\n";
     }
     try {
-      kube::Client client(kube::load_default_config());
+      if (!client) client = std::make_unique<kube::Client>(kube::load_default_config());
       kube::PodLogOptions options;
       options.container = pod::kContainerName;
-      std::cout << client.pod_log(where.substr(0, slash), where.substr(slash + 1), options);
+      std::cout << client->pod_log(where.substr(0, slash), where.substr(slash + 1), options);
     } catch (const std::exception& error) {
       std::cerr << "podflow logs: " << id << " runs in pod " << where
                 << ", whose log cannot be read: " << error.what() << "\n";
