@@ -51,7 +51,9 @@ class Executor {
   virtual void clean_up() = 0;
 };
 
-// Appends `text`'s lines to `output`, keeping at most kMaxShownLines.
+// Appends one line (or each of `text`'s lines) to `output`, keeping at most kMaxShownLines and
+// counting the rest.
+void add_output_line(TaskOutput& output, std::string line);
 void add_output_lines(TaskOutput& output, const std::string& text);
 
 }  // namespace podflow::runner

@@ -263,10 +263,16 @@ class LocalRun {
       }
       collect(*processes_);
       if (pods_) collect(*pods_);
-      if (pods_ && (pods_changed_ || pods_->running() > 0)) {
-        pods_changed_ = false;
-        note_pods_changed();
+      // The record names the running pods (for `podflow logs`); written when they change, at
+      // most once a second, like every other change of the record.
+      if (pods_) {
+        auto running_pods = pods_->running_pods();
+        if (running_pods != record_.running_pods) {
+          record_.running_pods = std::move(running_pods);
+          record_dirty_ = true;
+        }
       }
+      if (record_dirty_) maybe_save_record();
     }
     pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
     return interrupted;
@@ -316,7 +322,6 @@ class LocalRun {
                        cluster_run_name() + ",podflow.dev/step=" + step_name);
       }
       pods_->launch(task);
-      pods_changed_ = true;
     } else {
       processes_->launch(task);
     }
@@ -376,6 +381,7 @@ class LocalRun {
       }
       enqueue(task_ready);
     }
+    record_dirty_ = true;
     maybe_save_record();
   }
 
@@ -404,16 +410,11 @@ class LocalRun {
     save_record();
   }
 
-  // A pod started or ended: the record names the running ones within a second.
-  void note_pods_changed() {
-    record_.running_pods = pods_ ? pods_->running_pods() : decltype(record_.running_pods){};
-    maybe_save_record();
-  }
-
   // The first write must succeed (the run exists once it is recorded); a later one that fails
   // (a full disk) is reported once and the run goes on: stopping would lose the tasks' work.
   void save_record() {
     last_save_ = Clock::now();
+    record_dirty_ = false;
     if (record_saved_once_) {
       try {
         store_.write_run_record(record_.run, record_.to_json());
@@ -447,7 +448,7 @@ class LocalRun {
   std::unique_ptr<PodExecutor> pods_;
   std::deque<WaitingTask> waiting_;
   bool stopping_ = false;
-  bool pods_changed_ = false;
+  bool record_dirty_ = false;  // changed since it was last written
   bool record_saved_once_ = false;
   bool record_warning_shown_ = false;
   Clock::time_point last_save_{};
@@ -500,12 +501,13 @@ int run_flow(const RunOptions& options, const flow::FlowSpec& flow, const std::s
   // The Kubernetes client's threads (and the datastore's) must never take a SIGINT meant for the
   // loop: its default action would end podflow without deleting a pod. The loop's signals are
   // blocked before the first thread exists; a Ctrl-C meanwhile is taken by the loop at once.
+  const bool cluster_steps = has_cluster_steps(flow, options.overrides);
   std::optional<BlockedSignals> blocked;
-  if (has_cluster_steps(flow, options.overrides)) blocked.emplace();
+  if (cluster_steps) blocked.emplace();
   try {
     auto store = datastore::open_datastore(options.datastore);
     std::optional<ClusterTarget> cluster;
-    if (has_cluster_steps(flow, options.overrides)) {
+    if (cluster_steps) {
       // Checked before anything runs: a run that would fail at its first cluster step after an
       // hour of local work is worse than no run.
       ClusterTarget target;

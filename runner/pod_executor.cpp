@@ -246,7 +246,7 @@ void PodExecutor::launch(const flow::PlannedTask& task) {
   } catch (const std::exception& error) {
     // Not a pod at all: the next collect() reports it, and no retry can help.
     pod_task.name = task.id;
-    pod_task.task_object = json{{"error", error.what()}};
+    pod_task.unusable = error.what();
   }
   watch(pod_task.namespace_);
   running_.emplace(pod_task.namespace_ + "/" + pod_task.name + "#" + std::to_string(task.attempt),
@@ -267,11 +267,11 @@ std::vector<FinishedTask> PodExecutor::collect(std::vector<std::string>& notes) 
 }
 
 std::optional<FinishedTask> PodExecutor::advance(PodTask& task, std::vector<std::string>& notes) {
-  if (task.task_object.contains("error")) {
+  if (!task.unusable.empty()) {
     FinishedTask failed;
     failed.task = task.task;
     failed.retryable = false;
-    failed.reason = task.task_object["error"].get<std::string>();
+    failed.reason = task.unusable;
     return failed;
   }
   if (!task.created) return create(task, notes);
@@ -433,8 +433,7 @@ void PodExecutor::stop_all() {
 }
 
 void PodExecutor::kill_everything() {
-  stop_all();
-  delete_all_and_wait(std::chrono::seconds(grace_seconds_ + 30));
+  clean_up();  // every pod of the run, deleted with the grace period, and waited for
   running_.clear();
 }
 

@@ -82,6 +82,7 @@ class PodExecutor : public Executor {
   struct PodTask {
     flow::PlannedTask task;
     nlohmann::json task_object;  // the Task, never created: build_pod and observe_pod read it
+    std::string unusable;        // why no Task could be made for it (then it never runs)
     std::string namespace_, name;
     std::chrono::steady_clock::time_point launched, next_try, created_at;
     bool created = false;  // false: waiting to create (the last attempt's pod is going)

@@ -197,13 +197,8 @@ FinishedTask ProcessExecutor::report(const RunningTask& running, int wait_status
   finished.duration_ms = milliseconds_since(running.started);
   for (const char* suffix : {".stdout", ".stderr"}) {
     std::ifstream in(output_path(running.task, suffix));
-    for (std::string line; std::getline(in, line);) {
-      if (finished.output.lines.size() < kMaxShownLines) {
-        finished.output.lines.push_back(std::move(line));
-      } else {
-        ++finished.output.hidden_lines;
-      }
-    }
+    for (std::string line; std::getline(in, line);)
+      add_output_line(finished.output, std::move(line));
   }
   std::optional<runtime::TaskResult> result;
   std::ifstream in(running.result_path);
