@@ -9,6 +9,8 @@
 #   bench/s3_bench.sh                      # needs build/bin/podflow-s3-bench and a running cluster
 #   S3_BENCH_SMALL_COUNT=2000 bench/s3_bench.sh
 #   S3_BENCH_5GIB=1 bench/s3_bench.sh      # also the peak RSS of podflow moving a 5 GiB object
+#   S3_BENCH_ROUNDS=6 bench/s3_bench.sh    # also the verified 1 GiB download, 6 rounds in
+#                                          # alternation with s5cmd (and "before"): median, range
 #   PODFLOW_S3_BENCH_BEFORE=/path/to/an/older/podflow-s3-bench bench/s3_bench.sh
 #                                          # also "before" rows: that build, same run, same settings
 #
@@ -165,6 +167,39 @@ for case in "big up" "big down" "small up" "small down"; do
     echo "| $what | $tool | $s | $rate | $ratio | ${RSS_OF[$label]} | ${CPU_OF[$label]} | ${SERVER_CPU_OF[$label]} |"
   done
 done
+
+# S3_BENCH_ROUNDS=N: the verified 1 GiB download again, N rounds in alternation (before, podflow's
+# fetch, s5cmd's cp of the same bytes), so load that comes and goes hits each alike; the median and
+# the range of each.
+ROUNDS=${S3_BENCH_ROUNDS:-0}
+if [ "$ROUNDS" -gt 0 ]; then
+  $S5CMD cp "$WORK/big" "$URL/s5cmd/rounds-big" >/dev/null
+  declare -A ROUND_TIMES
+  for ((round = 1; round <= ROUNDS; round++)); do
+    for tool in "${TOOLS[@]}"; do
+      fresh artifacts-down
+      case $tool in
+      before) measure round "$BEFORE" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/big.list" ;;
+      podflow) measure round "$PODFLOW" fetch "$URL/ds" flow "$WORK/artifacts-down" "$WORK/big.list" ;;
+      s5cmd) measure round $S5CMD cp "$URL/s5cmd/rounds-big" "$WORK/artifacts-down/big" ;;
+      *) continue ;;
+      esac
+      cmp -s "$WORK/big" "$WORK/artifacts-down/big" || { echo "FAILED: $tool's round $round differs" >&2; exit 1; }
+      ROUND_TIMES[$tool]+="${SECONDS_OF[round]} "
+    done
+  done
+  echo
+  echo "Verified 1 GiB download, $ROUNDS rounds in alternation (load average now $(cut -d' ' -f1-3 /proc/loadavg)):"
+  echo
+  echo "| tool | median s | range s |"
+  echo "| --- | ---: | ---: |"
+  for tool in "${TOOLS[@]}"; do
+    [ -n "${ROUND_TIMES[$tool]:-}" ] || continue
+    printf '%s\n' ${ROUND_TIMES[$tool]} | sort -g | awk -v tool="$tool" \
+      '{ t[NR] = $1 } END { m = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2;
+         printf "| %s | %.2f | %.2f-%.2f |\n", tool, m, t[1], t[NR] }'
+  done
+fi
 
 if [ "${S3_BENCH_5GIB:-0}" = 1 ]; then
   # sparse: the disk is not the subject; but MinIO stores 5 GiB and the download writes 5 GiB,
