@@ -113,6 +113,16 @@ def test_resume_reruns_only_what_failed(workspace):
     expect(record["resumedFrom"] == first_run, f"resumedFrom is {record['resumedFrom']!r}")
 
 
+def refused_before_running(workspace):
+    """Runs flow.yaml, whose start step touches $MARKER; expects exit 1 with nothing run or recorded.
+    Returns the result and the marker's path."""
+    marker = os.path.join(workspace.path, "ran")
+    result = workspace.podflow("run", "flow.yaml", check=1, env=dict(os.environ, MARKER=marker))
+    expect(not os.path.exists(marker), f"a step ran although the run was refused:\n{result.stderr}")
+    expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
+    return result, marker
+
+
 def test_too_big_for_this_machine_fails_before_running(workspace):
     workspace.write("flow.yaml", flow("huge", """\
         - name: start
@@ -122,15 +132,12 @@ def test_too_big_for_this_machine_fails_before_running(workspace):
         - name: end
           command: ["true"]
         """))
-    marker = os.path.join(workspace.path, "ran")
-    result = workspace.podflow("run", "flow.yaml", check=1, env=dict(os.environ, MARKER=marker))
+    result, marker = refused_before_running(workspace)
     expect("step 'start' asks for 48000000M of memory (43.7 TiB) but this machine has" in result.stderr,
            result.stderr)
     expect("run it on Kubernetes (podflow run flow.yaml --with kubernetes, or runOn: Kubernetes on that "
            "step)" in result.stderr, result.stderr)
     expect("asks for 4096 cpu" in result.stderr, result.stderr)
-    expect(not os.path.exists(marker), "the step ran although the pre-check failed")
-    expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
     expect("or run it here anyway with --skip-machine-check" in result.stderr, result.stderr)
     # The seeds: @resources does not produce the resources locally; the user may run anyway.
     anyway = workspace.podflow("run", "flow.yaml", "--skip-machine-check", check=0,
@@ -156,15 +163,12 @@ def test_cluster_step_needs_a_shared_datastore(workspace):
         - name: end
           command: ["true"]
         """))
-    marker = os.path.join(workspace.path, "ran")
-    result = workspace.podflow("run", "flow.yaml", check=1, env=dict(os.environ, MARKER=marker))
+    result, _ = refused_before_running(workspace)
     expect("step 'train' runs on Kubernetes (runOn: Kubernetes), and its pods cannot use the local "
            "datastore" in result.stderr and "--datastore s3://bucket/prefix" in result.stderr, result.stderr)
     expect("step 'train' runs on Kubernetes but names no image: set `image` on the step or `spec.image`, "
            "or PODFLOW_KUBERNETES_CONTAINER_IMAGE" in result.stderr, result.stderr)
     expect("asks for" not in result.stderr, f"a cluster step was checked against this machine:\n{result.stderr}")
-    expect(not os.path.exists(marker), "the local step ran although the run was refused")
-    expect(not os.path.exists(os.path.join(workspace.datastore, "_runs")), "a run was recorded")
 
 
 def test_parameter_errors(workspace):
