@@ -1,5 +1,6 @@
 #include "cli/cluster_runs.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -92,29 +93,30 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
               << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
     return kExitFailed;
   }
-  auto tasks = run_tasks(client, namespace_, run);
-  std::erase_if(tasks, [&](const json& entry) {
-    return entry["spec"].value("step", "") != step ||
-           (!task.empty() && entry["spec"].value("taskId", "") != task);
-  });
-  if (tasks.empty()) {
+  std::vector<TaskMember> members;
+  for (const auto& entry : run_tasks(client, namespace_, run)) {
+    if (entry["spec"].value("step", "") != step) continue;
+    for (auto& member : task_members(entry)) {
+      if (task.empty() || member.id == task) members.push_back(std::move(member));
+    }
+  }
+  if (members.empty()) {
     std::cerr << "podflow logs: run " << run << " has no task of "
               << (task.empty() ? "step '" + step + "'" : "task '" + task + "'")
-              << " (yet); kubectl get tasks -l podflow.dev/run=" << run << " lists them\n";
+              << " that ran (yet); podflow list " << run << " shows its steps\n";
     return kExitFailed;
   }
   const json status = flowrun->value("status", json::object());
   std::unique_ptr<datastore::Datastore> store;
-  for (const auto& entry : tasks) {
-    const json task_status = entry.value("status", json::object());
-    const std::int64_t current = task_status.value("attempt", std::int64_t{0});
+  for (const auto& member : members) {
+    const std::int64_t current = member.attempt;
     const std::int64_t chosen = attempt.value_or(current);
-    const std::string id = entry["spec"].value("taskId", "");
-    if (tasks.size() > 1) {
+    const std::string& id = member.id;
+    const std::string pod_name = pod::task_object_name(run, id);
+    if (members.size() > 1) {
       std::cout << "--- " << run << "/" << step << "/" << id << " attempt " << chosen << " ---\n";
     }
-    const std::string phase = task_status.value("phase", "");
-    const bool live = chosen == current && (phase == "Running" || phase == "Pending");
+    const bool live = chosen == current && member.phase == "Running";
     bool shown = false;
     if (!live) {
       // A finished attempt: the datastore keeps stdout and stderr apart, and outlives the pod.
@@ -142,13 +144,13 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
     if (!shown) {
       // Live, or the datastore had nothing: the pod's log (stdout and stderr together).
       try {
-        const auto pod = client.get(kube::resources::pods(), namespace_, kube::name_of(entry));
+        const auto pod = client.get(kube::resources::pods(), namespace_, pod_name);
         const bool same_attempt =
             pod &&
             (*pod)["metadata"].value("labels", json::object()).value("podflow.dev/attempt", "") ==
                 std::to_string(chosen);
         if (same_attempt) {
-          std::cout << client.pod_log(namespace_, kube::name_of(entry));
+          std::cout << client.pod_log(namespace_, pod_name);
           shown = true;
         }
       } catch (const kube::KubeError& error) {
@@ -194,24 +196,104 @@ int cluster_list_tasks(const ClusterScope& scope, const std::string& run) {
               << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
     return kExitFailed;
   }
-  kube::ListOptions options;
-  options.label_selector = "podflow.dev/run=" + pod::label_value(run);
-  auto tasks = client.list_all(tasks_resource(), namespace_, options).items;
-  std::sort(tasks.begin(), tasks.end(), [](const json& a, const json& b) {
-    return a["metadata"].value("creationTimestamp", "") + kube::name_of(a) <
-           b["metadata"].value("creationTimestamp", "") + kube::name_of(b);
-  });
-  std::printf("%-32s %-20s %-10s %-8s %-20s %s\n", "TASK", "STEP", "STATE", "ATTEMPT", "NODE",
-              "REASON");
+  // A row per Task (a step and split prefix), not per member: readable at 100,000 splits.
+  const auto tasks = run_tasks(client, namespace_, run);
+  std::printf("%-40s %-20s %-14s %-8s %-7s %-10s %s\n", "TASK", "STEP", "DONE", "RUNNING", "FAILED",
+              "STATE", "REASON");
   for (const auto& task : tasks) {
     const json spec = task.value("spec", json::object());
     const json status = task.value("status", json::object());
-    std::printf("%-32s %-20s %-10s %-8lld %-20s %s\n", spec.value("taskId", "-").c_str(),
-                spec.value("step", "-").c_str(), status.value("phase", "Pending").c_str(),
-                static_cast<long long>(status.value("attempt", 0)),
-                status.value("nodeName", "-").c_str(), status.value("reason", "").c_str());
+    const std::string done =
+        status.value("progress", "0/" + std::to_string(spec.value("count", std::int64_t{1})));
+    std::printf("%-40s %-20s %-14s %-8lld %-7lld %-10s %s\n", kube::name_of(task).c_str(),
+                spec.value("step", "-").c_str(), done.c_str(),
+                static_cast<long long>(status.value("running", 0)),
+                static_cast<long long>(status.value("failed", 0)),
+                status.value("phase", "Pending").c_str(), status.value("reason", "").c_str());
   }
   if (tasks.empty()) std::printf("(no tasks yet)\n");
+  return kExitOk;
+}
+
+int cluster_status(const ClusterScope& scope, const std::string& run) {
+  kube::Client client(kube::load_default_config());
+  const std::string namespace_ = namespace_or_default(client, scope.namespace_);
+  const auto flowrun = client.get(flowruns_resource(), namespace_, run);
+  if (!flowrun) {
+    std::cerr << "podflow status: no FlowRun '" << run << "' in namespace '" << namespace_
+              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
+    return kExitFailed;
+  }
+  const json status = flowrun->value("status", json::object());
+  const json counts = status.value("tasks", json::object());
+  std::printf("run %s of flow %s: %s (namespace %s, run id %s)\n", run.c_str(),
+              flow_of_run(*flowrun).c_str(), status.value("phase", "Pending").c_str(),
+              namespace_.c_str(), status.value("runId", "-").c_str());
+  std::printf("started %s, finished %s, by %s\n", status.value("startTime", "-").c_str(),
+              status.value("completionTime", "-").c_str(), user_of(*flowrun).c_str());
+  std::printf("tasks: %lld succeeded of %lld, %lld running, %lld pending, %lld failed",
+              static_cast<long long>(counts.value("succeeded", 0)),
+              static_cast<long long>(counts.value("total", 0)),
+              static_cast<long long>(counts.value("running", 0)),
+              static_cast<long long>(counts.value("pending", 0)),
+              static_cast<long long>(counts.value("failed", 0)));
+  if (counts.contains("cloned")) {
+    std::printf(", %lld reused from run %s", static_cast<long long>(counts.value("cloned", 0)),
+                flowrun->value("spec", json::object()).value("resumeFrom", "").c_str());
+  }
+  std::printf("\n");
+  // Per step: the sum over its Tasks (a nested foreach has one per outer split).
+  struct StepProgress {
+    std::int64_t count = 0, succeeded = 0, running = 0, pending = 0, failed = 0, retried = 0;
+  };
+  std::vector<std::pair<std::string, StepProgress>> steps;
+  std::vector<std::string> problems;
+  for (const auto& task : run_tasks(client, namespace_, run)) {
+    const json spec = task.value("spec", json::object());
+    const json task_status = task.value("status", json::object());
+    const std::string step = spec.value("step", "");
+    auto found = std::find_if(steps.begin(), steps.end(),
+                              [&](const auto& entry) { return entry.first == step; });
+    if (found == steps.end()) found = steps.insert(steps.end(), {step, StepProgress{}});
+    StepProgress& progress = found->second;
+    progress.count += spec.value("count", std::int64_t{1});
+    progress.succeeded += task_status.value("succeeded", std::int64_t{0});
+    progress.running += task_status.value("running", std::int64_t{0});
+    progress.pending += task_status.value("pending", std::int64_t{0});
+    progress.failed += task_status.value("failed", std::int64_t{0});
+    const json retried = task_status.value("retried", json::array());
+    progress.retried += static_cast<std::int64_t>(retried.size());
+    if (task_status.value("failed", 0) > 0 || (!task_status.value("reason", "").empty() &&
+                                               task_status.value("phase", "") != "Succeeded")) {
+      problems.push_back(kube::name_of(task) + ": " + task_status.value("reason", "") + ": " +
+                         task_status.value("message", ""));
+    }
+    for (const auto& entry : retried) {
+      if (problems.size() >= 20) break;
+      problems.push_back(
+          kube::name_of(task) + " member " + std::to_string(entry.value("index", 0)) + " attempt " +
+          std::to_string(entry.value("attempt", 0)) + ": " + entry.value("message", ""));
+    }
+  }
+  std::printf("\n%-24s %14s %8s %8s %7s %8s\n", "STEP", "SUCCEEDED", "RUNNING", "PENDING", "FAILED",
+              "RETRIED");
+  for (const auto& [step, progress] : steps) {
+    const std::string done =
+        std::to_string(progress.succeeded) + "/" + std::to_string(progress.count);
+    std::printf("%-24s %14s %8lld %8lld %7lld %8lld\n", step.c_str(), done.c_str(),
+                static_cast<long long>(progress.running), static_cast<long long>(progress.pending),
+                static_cast<long long>(progress.failed), static_cast<long long>(progress.retried));
+  }
+  if (steps.empty()) std::printf("(no tasks yet)\n");
+  if (!problems.empty()) {
+    std::printf("\nfailures and waits:\n");
+    for (const auto& problem : problems) std::printf("  %s\n", problem.c_str());
+  }
+  for (const auto& condition : status.value("conditions", json::array())) {
+    if (condition.value("type", "") == "Failed" && condition.value("status", "") == "True") {
+      std::printf("\n%s\n", condition.value("message", "").c_str());
+    }
+  }
   return kExitOk;
 }
 

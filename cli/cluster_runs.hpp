@@ -37,8 +37,13 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
 
 int cluster_list(const ClusterScope& scope, const RunFilter& filter, std::size_t limit);
 
-// The tasks of one FlowRun (its Task objects): step, phase, attempt, node, reason.
+// The Tasks of one FlowRun, a row per step and split prefix: members done of count, running,
+// failed, phase, reason.
 int cluster_list_tasks(const ClusterScope& scope, const std::string& run);
+
+// `podflow status RUN` of a FlowRun: the run's counts, per-step progress (summed over the step's
+// Tasks), the failures and retries its Tasks record, and the run's failure.
+int cluster_status(const ClusterScope& scope, const std::string& run);
 
 // Deletes the named FlowRuns, or those the filter selects (unfinished ones only), so their tasks
 // are killed; with `latest_only`, only the newest unfinished run the filter selects (`podflow

@@ -1,6 +1,7 @@
 // What the cluster commands share: the podflow resources, the kubeconfig's user, a run's Tasks.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,17 @@ std::string current_kube_user(kube::Client& client);
 // The namespace to use: the explicit one, else the kubeconfig's.
 std::string namespace_or_default(const kube::Client& client, const std::string& namespace_);
 
-// The FlowRun's Tasks, in task order (split indices compared as numbers: train.2 < train.10).
+// The FlowRun's Tasks (one per step and split prefix), in the order the operator created them.
 std::vector<nlohmann::json> run_tasks(kube::Client& client, const std::string& namespace_,
                                       const std::string& run);
+
+// A member of a Task that its status names: "train.1.3", Succeeded | Failed | Running, attempt.
+struct TaskMember {
+  std::string id;
+  std::string phase;
+  std::int64_t attempt = 0;
+};
+// The members a Task's status lists as succeeded, failed or running, by index.
+std::vector<TaskMember> task_members(const nlohmann::json& task);
 
 }  // namespace podflow::cli

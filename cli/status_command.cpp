@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cli/cluster_runs.hpp"
 #include "cli/commands.hpp"
 #include "cli/run_history.hpp"
 
@@ -11,12 +12,20 @@ void add_status_command(CLI::App& app, int& exit_code) {
   struct Options {
     std::string run;
     std::string datastore = default_datastore();
+    ClusterScope scope;
   };
   auto options = std::make_shared<Options>();
   command->add_option("run", options->run, "The run id")->required();
   command->add_option("--datastore", options->datastore, "The datastore (default ./.podflow)");
+  command->add_option("-n,--namespace", options->scope.namespace_,
+                      "A run on the cluster (a FlowRun's name): its namespace (default: the "
+                      "kubeconfig's)");
   command->callback([options, &exit_code] {
     try {
+      if (is_cluster_run_id(options->run)) {
+        exit_code = cluster_status(options->scope, options->run);
+        return;
+      }
       auto store = datastore::open_datastore(options->datastore);
       const RunRecord run = load_run(*store, options->run);
       std::printf("run %s of flow %s: %s\n", run.run.c_str(), run.flow.c_str(),

@@ -645,11 +645,23 @@ def task_crd():
     settings = step_settings()
     spec = {
         "type": "object",
-        "required": ["flowRun", "step", "taskId"],
+        "required": ["flowRun", "step", "count"],
         "properties": {
-            "flowRun": string(MAX_NAME, minLength=1, description="the FlowRun this task belongs to"),
+            "flowRun": string(MAX_NAME, minLength=1, description="the FlowRun these tasks belong to"),
             "step": string(MAX_STEP_NAME, minLength=1),
-            "taskId": string(MAX_NAME, minLength=1, description="the planner's id: step and split path"),
+            "indexed": {
+                "type": "boolean",
+                "description": "the step runs inside a foreach: the members are its splits, "
+                "indexed 0..count-1",
+            },
+            "splitPrefix": {
+                "type": "array",
+                "maxItems": 64,
+                "items": integer(0),
+                "description": "the split path the members share (of the foreach steps around "
+                "the innermost one)",
+            },
+            "count": integer(1, description="how many members: the foreach's width, or 1"),
             "image": string(MAX_IMAGE),
             "resources": {
                 "type": "object",
@@ -683,38 +695,64 @@ def task_crd():
             "qos": settings["qos"],
             "port": settings["port"],
             "priorityClassName": settings["priorityClassName"],
-            "runtime": {
-                "type": "object",
-                "description": "podflow-runtime's task spec (runtime/task_spec.hpp) for attempt 0",
-                "x-kubernetes-preserve-unknown-fields": True,
-            },
         },
         "x-kubernetes-validations": [rule("self == oldSelf", "spec is immutable")],
     }
+    index_list = string(
+        1 << 20,
+        description='member indexes as sorted intervals, as the Job\'s completedIndexes: "0-3,5,7-9"',
+    )
+    count = integer(0)
     status = {
         "type": "object",
         "properties": {
-            "phase": {
-                "type": "string",
-                "enum": ["Pending", "Running", "Retrying", "Succeeded", "Failed"],
+            "phase": {"type": "string", "enum": ["Pending", "Running", "Succeeded", "Failed"]},
+            "succeeded": count,
+            "failed": count,
+            "running": count,
+            "pending": count,
+            "progress": string(64, description="succeeded/count, for kubectl get"),
+            "succeededIndexes": index_list,
+            "failedIndexes": index_list,
+            "runningIndexes": index_list,
+            "retried": {
+                "type": "array",
+                "description": "only the members that needed more than one attempt",
+                "items": {
+                    "type": "object",
+                    "required": ["index", "attempt"],
+                    "properties": {
+                        "index": integer(0),
+                        "attempt": integer(0, description="the current (or last) attempt"),
+                        "failures": integer(0, description="failed attempts counted against retry.times"),
+                        "disruptions": integer(
+                            0,
+                            description="attempts lost to eviction, preemption or a lost node "
+                            "(not counted against retry.times)",
+                        ),
+                        "reason": string(1024),
+                        "message": string(32768),
+                    },
+                },
             },
-            "attempt": integer(0, description="the attempt the current (or last) pod runs"),
-            "podUID": string(64),
-            "nodeName": string(MAX_NAME),
-            "startTime": timestamp("of the current attempt's pod"),
-            "completionTime": timestamp("when the task finished"),
-            "retryAfter": timestamp("Retrying: when the next attempt's pod is created"),
-            "exitCode": {"type": "integer", "format": "int32"},
-            "reason": string(1024, description="one word: Unschedulable, OOMKilled, Error, ..."),
+            "splitCounts": {
+                "type": "object",
+                "description": "a foreach step: each succeeded member's number of splits, by index",
+                "additionalProperties": integer(0),
+            },
+            "reason": string(1024, description="what the Task waits for, or why it failed: one word"),
             "message": string(32768),
-            "splitCount": integer(0, description="a successful foreach step: how many splits"),
+            "startTime": timestamp("when its first member's pod ran"),
+            "completionTime": timestamp("when its last member ended"),
         },
     }
     columns = [
         {"name": "Step", "type": "string", "jsonPath": ".spec.step"},
+        {"name": "Completions", "type": "string", "jsonPath": ".status.progress"},
+        {"name": "Running", "type": "integer", "jsonPath": ".status.running"},
+        {"name": "Failed", "type": "integer", "jsonPath": ".status.failed"},
         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-        {"name": "Attempt", "type": "integer", "jsonPath": ".status.attempt"},
-        {"name": "Node", "type": "string", "jsonPath": ".status.nodeName"},
+        {"name": "Reason", "type": "string", "jsonPath": ".status.reason", "priority": 1},
         age(),
     ]
     return crd(
@@ -724,7 +762,7 @@ def task_crd():
         spec,
         status,
         columns,
-        "One step instance (one foreach split of one step) of a FlowRun (docs/api.md).",
+        "The tasks of one step and split prefix of a FlowRun: a foreach's members (docs/api.md).",
     )
 
 

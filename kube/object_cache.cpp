@@ -51,6 +51,10 @@ void ObjectCache::set_transform(Transform transform) {
   transform_ = std::move(transform);
 }
 
+void ObjectCache::set_keep(Keep keep) {
+  keep_ = std::move(keep);
+}
+
 ObjectPtr ObjectCache::make_object(const nlohmann::json& object) const {
   auto copy = std::make_shared<nlohmann::json>(object);
   if (transform_) transform_(*copy);
@@ -70,7 +74,11 @@ void ObjectCache::apply(const WatchEvent& event) {
         auto key = object_key(*object);
         ObjectPtr old;
         if (auto it = objects_.find(key); it != objects_.end()) old = it->second;
-        store_locked(key, object);
+        if (!keep_ || keep_(*object)) {
+          store_locked(key, object);
+        } else if (old) {
+          erase_locked(key);
+        }
         changes.push_back(
             {old ? CacheEvent::Type::updated : CacheEvent::Type::added, key, object, old});
         break;
@@ -85,13 +93,21 @@ void ObjectCache::apply(const WatchEvent& event) {
         break;
       }
       case WatchEvent::Type::restarted: {
-        std::map<std::string, ObjectPtr, std::less<>> fresh;
+        std::map<std::string, ObjectPtr, std::less<>> fresh, listed_not_kept;
         for (const auto& item : event.objects) {
           auto object = make_object(item);
-          fresh.emplace(object_key(*object), object);
+          (!keep_ || keep_(*object) ? fresh : listed_not_kept).emplace(object_key(*object), object);
         }
         for (const auto& [key, old] : objects_) {
-          if (!fresh.count(key)) changes.push_back({CacheEvent::Type::deleted, key, old, old});
+          if (!fresh.count(key) && !listed_not_kept.count(key)) {
+            changes.push_back({CacheEvent::Type::deleted, key, old, old});
+          }
+        }
+        for (const auto& [key, object] : listed_not_kept) {
+          auto it = objects_.find(key);
+          changes.push_back(
+              {it == objects_.end() ? CacheEvent::Type::added : CacheEvent::Type::updated, key,
+               object, it == objects_.end() ? nullptr : it->second});
         }
         for (const auto& [key, object] : fresh) {
           auto it = objects_.find(key);

@@ -52,6 +52,12 @@ class ObjectCache {
   // should not hold their managedFields and container specs. Set it before the first event.
   using Transform = std::function<void(nlohmann::json& object)>;
   void set_transform(Transform transform);
+  // Which (transformed) objects are stored: the others are announced to subscribers as usual
+  // (added or updated, with the object) but not kept, and one stored before is dropped without
+  // a deleted event. A pod cache need not hold the 100,000 pods that ended: their subscriber
+  // reads the outcome from the event. Set it before the first event.
+  using Keep = std::function<bool(const nlohmann::json& object)>;
+  void set_keep(Keep keep);
 
   // Adds a secondary index; existing objects are indexed at once.
   void add_index(const std::string& name, IndexFunction function);
@@ -96,6 +102,7 @@ class ObjectCache {
   ObjectPtr make_object(const nlohmann::json& object) const;
 
   Transform transform_;
+  Keep keep_;
   mutable std::mutex mutex_;
   mutable std::condition_variable synced_changed_;
   std::map<std::string, ObjectPtr, std::less<>> objects_;

@@ -27,7 +27,6 @@
 #include "operator/reconcile/api_resources.hpp"
 #include "operator/reconcile/flow_reconciler.hpp"
 #include "operator/reconcile/flowrun_reconciler.hpp"
-#include "operator/reconcile/task_reconciler.hpp"
 #include "operator/server/http_endpoints.hpp"
 #include "operator/server/json_log.hpp"
 
@@ -42,7 +41,6 @@ struct Options {
   std::vector<std::string> namespaces;
   reconcile::OperatorSettings settings;
   int flowrun_workers = 4;
-  int task_workers = 32;
   double qps = 100;
   int burst = 200;
   std::string metrics_address = ":8080";
@@ -157,9 +155,6 @@ void add_flags(CLI::App& app, Options& options) {
   app.add_option("--flowrun-workers", options.flowrun_workers, "FlowRuns reconciled at once")
       ->default_val(4)
       ->check(CLI::Range(1, 256));
-  app.add_option("--task-workers", options.task_workers, "Tasks reconciled at once")
-      ->default_val(32)
-      ->check(CLI::Range(1, 256));
   app.add_option("--kube-api-qps", options.qps,
                  "API requests per second (client-side limit); <= 0: no client-side limit, "
                  "the API server's priority and fairness alone")
@@ -236,33 +231,9 @@ int run(const Options& options, const sigset_t& stop_signals) {
   auto trim = [](nlohmann::json& object) { object["metadata"].erase("managedFields"); };
   flows.set_transform(trim);
   flowruns.set_transform(trim);
-  tasks.set_transform([trim](nlohmann::json& task) {
-    trim(task);
-    if (!task.contains("spec")) return;
-    // A new Task's first pod is built from the cache; a retry's from the fence write's answer.
-    const std::string phase =
-        task.contains("status") ? task["status"].value("phase", "") : std::string();
-    if (phase.empty()) return;
-    if (phase == "Succeeded") {
-      // Final: the FlowRun reconciler reads its task id, attempt and split count, no more.
-      nlohmann::json spec = nlohmann::json::object(), status = nlohmann::json::object();
-      for (const char* field : {"taskId", "step", "flowRun"}) {
-        if (task["spec"].contains(field)) spec[field] = task["spec"][field];
-      }
-      for (const char* field : {"phase", "attempt", "splitCount"}) {
-        if (task["status"].contains(field)) status[field] = task["status"][field];
-      }
-      task["spec"] = std::move(spec);
-      task["status"] = std::move(status);
-      for (const char* field : {"labels", "annotations", "creationTimestamp", "generation"}) {
-        task["metadata"].erase(field);
-      }
-      return;
-    }
-    for (const char* field : {"runtime", "labels", "annotations", "tolerations", "secrets"}) {
-      task["spec"].erase(field);
-    }
-  });
+  tasks.set_transform(trim);
+  // Pods that ended are not kept: their outcome is read once, from the watch event.
+  pods.set_keep(reconcile::FlowRunReconciler::keep_pod);
   pods.set_transform([trim](nlohmann::json& pod) {
     trim(pod);
     pod["metadata"].erase("annotations");
@@ -293,7 +264,6 @@ int run(const Options& options, const sigset_t& stop_signals) {
                                      pods,   events, options.settings};
   reconcile::FlowReconciler flow_reconciler(context);
   reconcile::FlowRunReconciler flowrun_reconciler(context);
-  reconcile::TaskReconciler task_reconciler(context);
 
   kube::ControllerOptions flow_options;
   flow_options.name = "flow";
@@ -305,18 +275,10 @@ int run(const Options& options, const sigset_t& stop_signals) {
   flowrun_options.workers = options.flowrun_workers;
   kube::Controller flowrun_controller(
       [&](const std::string& key) { return flowrun_reconciler.reconcile(key); }, flowrun_options);
-  kube::ControllerOptions task_options;
-  task_options.name = "task";
-  task_options.workers = options.task_workers;
-  kube::Controller task_controller(
-      [&](const std::string& key) { return task_reconciler.reconcile(key); }, task_options);
 
   kube::OwnerKind flowrun_owner;
   flowrun_owner.kind = "FlowRun";
   flowrun_owner.group = "podflow.dev";
-  kube::OwnerKind task_owner;
-  task_owner.kind = "Task";
-  task_owner.group = "podflow.dev";
   for (auto* cache : flows.caches()) {
     flow_controller.watches(*cache);
     flowrun_controller.watches_mapped(*cache, [&](const kube::CacheEvent& event) {
@@ -325,19 +287,15 @@ int run(const Options& options, const sigset_t& stop_signals) {
   }
   for (auto* cache : flowruns.caches()) flowrun_controller.watches(*cache);
   std::vector<std::pair<kube::ObjectCache*, int>> change_subscriptions;
-  for (auto* cache : tasks.caches()) {
-    // First: the change is noted before the FlowRun controller's subscription wakes the run.
-    change_subscriptions.emplace_back(cache, cache->subscribe([&](const kube::CacheEvent& event) {
-      flowrun_reconciler.task_changed(event);
-    }));
-    flowrun_controller.owns(*cache, flowrun_owner);
-    task_controller.watches(*cache);
-  }
+  for (auto* cache : tasks.caches()) flowrun_controller.owns(*cache, flowrun_owner);
   for (auto* cache : pods.caches()) {
+    // First: the change is kept before the FlowRun controller's mapping wakes the run.
     change_subscriptions.emplace_back(cache, cache->subscribe([&](const kube::CacheEvent& event) {
       flowrun_reconciler.pod_changed(event);
     }));
-    task_controller.owns(*cache, task_owner);
+    flowrun_controller.watches_mapped(*cache, [&](const kube::CacheEvent& event) {
+      return flowrun_reconciler.run_of_pod(event);
+    });
   }
 
   std::atomic<bool> leading{!options.leader_elect};
@@ -349,7 +307,6 @@ int run(const Options& options, const sigset_t& stop_signals) {
     kube::log(LogLevel::info, "starting the controllers");
     flow_controller.start();
     flowrun_controller.start();
-    task_controller.start();
   };
 
   server::EndpointHandlers handlers;
@@ -363,7 +320,7 @@ int run(const Options& options, const sigset_t& stop_signals) {
   handlers.metrics = [&] {
     std::string out;
     client.metrics().write_prometheus(out);
-    for (auto* controller : {&flow_controller, &flowrun_controller, &task_controller}) {
+    for (auto* controller : {&flow_controller, &flowrun_controller}) {
       controller->metrics().write_prometheus(out);
       controller->queue().metrics().write_prometheus(out);
     }
@@ -425,7 +382,6 @@ int run(const Options& options, const sigset_t& stop_signals) {
                                 : "stopping on signal " + std::to_string(signal_number));
   // Finish the reconciles under way, then give the Lease up so a standby takes over at once.
   stopping = true;
-  task_controller.stop();
   flowrun_controller.stop();
   flow_controller.stop();
   if (elector) elector->stop();

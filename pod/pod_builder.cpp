@@ -261,7 +261,8 @@ void check_mount_paths(const TaskFields& fields, const json& volume_mounts) {
 
 }  // namespace
 
-json build_pod(const json& task, std::int64_t attempt, const PodSettings& settings) {
+json build_pod(const json& task, std::int64_t attempt, const PodSettings& settings,
+               const std::optional<json>& owner) {
   const TaskFields fields(task);
   if (attempt < 0) {
     throw std::invalid_argument(fields.where() + ": attempt " + std::to_string(attempt) +
@@ -308,7 +309,19 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
       {"namespace", ns},
       {"labels", std::move(labels)},
   };
-  if (!uid.empty()) {
+  // Split path labels, so `kubectl get pods -l` selects one split or one Task's members: task
+  // `train.1.3` -> split "3", split-prefix "1" (step names have no '.').
+  if (const auto dot = task_id.find('.'); dot != std::string::npos) {
+    const std::string path = task_id.substr(dot + 1);
+    const auto last = path.rfind('.');
+    metadata["labels"][kSplitLabel] = path.substr(last == std::string::npos ? 0 : last + 1);
+    metadata["labels"][kSplitPrefixLabel] =
+        last == std::string::npos ? std::string() : path.substr(0, last);
+  }
+  if (owner) {
+    // A member of an operator's Task: its pod is owned by that Task, named after the member.
+    metadata["ownerReferences"] = json::array({*owner});
+  } else if (!uid.empty()) {
     metadata["ownerReferences"] = json::array({{{"apiVersion", api_version},
                                                 {"kind", kind},
                                                 {"name", name},

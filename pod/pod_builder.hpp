@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,14 +54,20 @@ inline constexpr const char* kRunLabel = "podflow.dev/run";
 inline constexpr const char* kStepLabel = "podflow.dev/step";
 inline constexpr const char* kTaskLabel = "podflow.dev/task";
 inline constexpr const char* kAttemptLabel = "podflow.dev/attempt";
+// A foreach member's index, and the split path before it ("" outside a nested foreach).
+inline constexpr const char* kSplitLabel = "podflow.dev/split";
+inline constexpr const char* kSplitPrefixLabel = "podflow.dev/split-prefix";
 inline constexpr const char* kManagedByLabel = "app.kubernetes.io/managed-by";
 
-// The Pod for `attempt` (0, 1, ...) of `task`. PODFLOW_TASK is spec.runtime with `attempt` and
-// `workDir` set, checked with the runtime's own parser so that a pod never starts with a spec
-// the runtime would refuse. Throws std::invalid_argument naming the field when the Task is
-// malformed (no spec.runtime, a wrong type, a bad quantity), or when settings.extra_env sets a
+// The Pod for `attempt` (0, 1, ...) of `task`. Its owner is `owner` when given (an ownerReference:
+// the operator's Task of the member's step and split prefix), else the task itself when it has a
+// uid, else none (a local run's in-memory task). PODFLOW_TASK is spec.runtime with
+// `attempt` and `workDir` set, checked with the runtime's own parser so that a pod never starts
+// with a spec the runtime would refuse. Throws std::invalid_argument naming the field when the Task
+// is malformed (no spec.runtime, a wrong type, a bad quantity), or when settings.extra_env sets a
 // variable the operator sets itself.
 nlohmann::json build_pod(const nlohmann::json& task, std::int64_t attempt,
-                         const PodSettings& settings);
+                         const PodSettings& settings,
+                         const std::optional<nlohmann::json>& owner = std::nullopt);
 
 }  // namespace podflow::pod

@@ -1,7 +1,9 @@
 #include "operator/reconcile/flowrun_reconciler.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
+#include <unordered_set>
 #include <utility>
 
 #include "flow/parameters.hpp"
@@ -12,6 +14,8 @@
 #include "operator/reconcile/conditions.hpp"
 #include "operator/reconcile/flow_document.hpp"
 #include "operator/reconcile/run_resume.hpp"
+#include "pod/pod_builder.hpp"
+#include "pod/pod_outcome.hpp"
 #include "pod/task_names.hpp"
 #include "pod/task_spec.hpp"
 
@@ -26,11 +30,6 @@ std::string now() {
 
 std::int64_t generation_of(const json& object) {
   return object["metadata"].value("generation", std::int64_t{1});
-}
-
-std::string task_phase(const json& task) {
-  const std::string phase = task.contains("status") ? task["status"].value("phase", "") : "";
-  return phase.empty() ? "Pending" : phase;
 }
 
 // spec.overrides is written like spec.defaults: decode it with the flow's own decoder by putting it
@@ -281,54 +280,120 @@ std::optional<json> FlowRunReconciler::start_run(const json& run) {
   return stored;
 }
 
-void FlowRunReconciler::task_changed(const kube::CacheEvent& event) {
-  for (const json* task : {event.object.get(), event.old_object.get()}) {
-    if (!task || !task->contains("metadata") || !(*task)["metadata"].contains("ownerReferences")) {
-      continue;
-    }
-    for (const auto& reference : (*task)["metadata"]["ownerReferences"]) {
-      note_change(reference.value("uid", ""), event.key);
+namespace {
+
+using Clock = std::chrono::system_clock;
+using Steady = std::chrono::steady_clock;
+
+std::int64_t pod_attempt(const json& pod) {
+  const auto& labels = pod["metadata"].value("labels", json::object());
+  try {
+    return std::stoll(labels.value(pod::kAttemptLabel, "-1"));
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+std::string pod_phase(const json& pod) {
+  return pod.contains("status") ? pod["status"].value("phase", "") : "";
+}
+
+// The uid of the pod's controlling Task, or "".
+std::string owner_task_uid(const json& pod) {
+  if (!pod.contains("metadata") || !pod["metadata"].contains("ownerReferences")) return "";
+  for (const auto& reference : pod["metadata"]["ownerReferences"]) {
+    if (reference.value("kind", "") == "Task" && reference.value("controller", false)) {
+      return reference.value("uid", "");
     }
   }
+  return "";
+}
+
+// Whether a pending pod's reason is an ordinary moment of its start, not something a person
+// must see on the run.
+bool ordinary_reason(const std::string& reason) {
+  return reason.empty() || reason == "CreatingPod" || reason == "Pending" ||
+         reason == "ContainerCreating" || reason == "PodInitializing";
+}
+
+// Kubernetes took the pod away (DisruptionTarget, or the kubelet's eviction): the attempt is run
+// again without counting against retry.times, as the Job's podFailurePolicy can. Returns the
+// reason and message, or nullopt for a pod that was not disrupted.
+std::optional<std::pair<std::string, std::string>> disruption(const json& pod) {
+  const json status = pod.value("status", json::object());
+  for (const auto& condition : status.value("conditions", json::array())) {
+    if (condition.value("type", "") != "DisruptionTarget" ||
+        condition.value("status", "") != "True") {
+      continue;
+    }
+    const std::string cause = condition.value("reason", "");
+    std::string reason = "Disrupted";
+    if (cause == "EvictionByEvictionAPI" || cause == "TerminationByKubelet") reason = "Evicted";
+    if (cause == "PreemptionByScheduler") reason = "Preempted";
+    if (cause == "DeletionByTaintManager" || cause == "DeletionByPodGC") reason = "NodeLost";
+    std::string message = condition.value("message", "");
+    if (message.empty()) message = cause;
+    return std::make_pair(reason, message + " (" + cause + ")");
+  }
+  if (status.value("reason", "") == "Evicted") {
+    return std::make_pair(std::string("Evicted"),
+                          status.value("message", "evicted by the kubelet"));
+  }
+  return std::nullopt;
+}
+
+// A lost attempt that never ends (a node that keeps losing its pods) still ends the task.
+constexpr std::int64_t kMaxDisruptions = 10;
+
+}  // namespace
+
+bool FlowRunReconciler::keep_pod(const json& pod) {
+  const std::string phase = pod_phase(pod);
+  return phase != "Succeeded" && phase != "Failed";
 }
 
 void FlowRunReconciler::pod_changed(const kube::CacheEvent& event) {
-  {
-    std::lock_guard lock(changes_mutex_);
-    if (changes_.empty()) return;
-  }
-  const json& pod = *event.object;
-  if (!pod.contains("metadata") || !pod["metadata"].contains("ownerReferences")) return;
-  for (const auto& reference : pod["metadata"]["ownerReferences"]) {
-    if (reference.value("kind", "") != "Task") continue;
-    // The Task's run: a pod's change before its Task is in the cache is read with the Task's.
-    const std::string task_key =
-        kube::make_key(kube::namespace_of(pod), reference.value("name", ""));
-    const kube::ObjectPtr task = context_.tasks.get(task_key);
-    if (!task || !(*task)["metadata"].contains("ownerReferences")) continue;
-    for (const auto& owner : (*task)["metadata"]["ownerReferences"]) {
-      note_change(owner.value("uid", ""), task_key);
-    }
-  }
-}
-
-void FlowRunReconciler::note_change(const std::string& run_uid, const std::string& task_key) {
+  const std::string task_uid = owner_task_uid(*event.object);
+  if (task_uid.empty()) return;
   std::lock_guard lock(changes_mutex_);
-  auto found = changes_.find(run_uid);
-  if (found != changes_.end()) found->second.insert(task_key);
+  const auto run = task_runs_.find(task_uid);
+  if (run == task_runs_.end()) return;
+  const auto changes = changes_.find(run->second);
+  if (changes == changes_.end()) return;
+  changes->second[event.key] = {event.object, event.type == kube::CacheEvent::Type::deleted};
 }
 
-void FlowRunReconciler::note_changes_of(const std::string& uid) {
+std::vector<std::string> FlowRunReconciler::run_of_pod(const kube::CacheEvent& event) const {
+  const std::string task_uid = owner_task_uid(*event.object);
+  if (task_uid.empty()) return {};
+  std::lock_guard lock(changes_mutex_);
+  const auto run = task_runs_.find(task_uid);
+  if (run == task_runs_.end()) return {};
+  const auto key = run_keys_.find(run->second);
+  if (key == run_keys_.end()) return {};
+  return {key->second};
+}
+
+void FlowRunReconciler::note_changes_of(const std::string& uid, const std::string& key) {
   std::lock_guard lock(changes_mutex_);
   changes_[uid];
+  run_keys_[uid] = key;
+}
+
+void FlowRunReconciler::register_group(const std::string& run_uid, const std::string& task_uid) {
+  std::lock_guard lock(changes_mutex_);
+  task_runs_[task_uid] = run_uid;
 }
 
 void FlowRunReconciler::stop_noting_changes_of(const std::string& uid) {
   std::lock_guard lock(changes_mutex_);
   changes_.erase(uid);
+  run_keys_.erase(uid);
+  std::erase_if(task_runs_, [&](const auto& entry) { return entry.second == uid; });
 }
 
-std::set<std::string> FlowRunReconciler::take_changes_of(const std::string& uid) {
+std::map<std::string, FlowRunReconciler::PodChange> FlowRunReconciler::take_changes_of(
+    const std::string& uid) {
   std::lock_guard lock(changes_mutex_);
   auto found = changes_.find(uid);
   if (found == changes_.end()) return {};
@@ -355,62 +420,570 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::existing_state(
   return nullptr;
 }
 
-void FlowRunReconciler::observe_task(RunState& state, const std::string& task_key,
-                                     const kube::ObjectPtr& task, bool restored) {
-  if (auto seen = state.unfinished.find(task_key); seen != state.unfinished.end()) {
-    state.running -= seen->second.running;
-    state.starting -= seen->second.starting;
-    state.waiting -= seen->second.waiting;
-    state.unfinished.erase(seen);
-  }
-  if (!task || !owned_by(*task, state.uid)) return;  // deleted (a final one stays counted)
-  state.expected.erase(kube::name_of(*task));
-  const std::string phase = task_phase(*task);
-  static const json kNoStatus = json::object();
-  const json& task_status = task->contains("status") ? (*task)["status"] : kNoStatus;
-  if (!is_terminal_phase(phase)) {
-    RunState::Unfinished counts;
-    if (phase == "Running") {
-      counts.running = true;
-    } else {
-      // A Task is not written Running for its first seconds: its pod says.
-      const kube::ObjectPtr pod = context_.pods.get(task_key);
-      const std::string pod_phase = !pod                      ? ""
-                                    : pod->contains("status") ? (*pod)["status"].value("phase", "")
-                                                              : "";
-      counts.running = pod_phase == "Running";
-      counts.starting = pod_phase.empty() || pod_phase == "Pending";
-      const std::string reason = task_status.value("reason", "");
-      // Only what needs a person shows on the run: not the ordinary moments of a pod's start.
-      counts.waiting = !(reason.empty() || reason == "Pending" || reason == "CreatingPod" ||
-                         reason == "ContainerCreating");
-    }
-    state.running += counts.running;
-    state.starting += counts.starting;
-    state.waiting += counts.waiting;
-    state.unfinished.emplace(task_key, counts);
-    return;
-  }
-  const std::string id = task->contains("spec") ? (*task)["spec"].value("taskId", "") : "";
-  if (!state.recorded.insert(id).second) return;  // counted before
-  const bool succeeded = phase == "Succeeded";
-  ++(succeeded ? state.succeeded : state.failed);
-  if (restored && succeeded) return;
-  flow::TaskOutcome outcome;
-  outcome.id = id;
-  outcome.attempt = task_status.value("attempt", std::int64_t{0});
-  outcome.succeeded = succeeded;
-  if (task_status.contains("splitCount")) {
-    outcome.split_count = task_status["splitCount"].get<std::int64_t>();
-  }
-  outcome.retryable = false;
-  outcome.reason = task_status.value("message", task_status.value("reason", ""));
-  outcome.final_attempt = true;
-  for (auto& next : state.planner->record(outcome)) state.ready.push_back(std::move(next));
+void FlowRunReconciler::wake(RunState& state, Clock::time_point when) {
+  if (!state.wake_at || when < *state.wake_at) state.wake_at = when;
 }
 
-std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
-    const json& run, const std::vector<kube::ObjectPtr>& tasks) {
+void FlowRunReconciler::set_state(RunState& state, TaskGroup& group, Member& member,
+                                  Member::State next) {
+  const auto contribute = [&](Member::State which, int sign) {
+    switch (which) {
+      case Member::State::Creating:
+        state.creating += sign;
+        break;
+      case Member::State::Pending:
+        state.pending += sign;
+        break;
+      case Member::State::Running:
+        state.running += sign;
+        break;
+      default:
+        return;
+    }
+    state.active_by_step[group.step_index] += sign;
+  };
+  if (member.state == next) return;
+  contribute(member.state, -1);
+  contribute(next, +1);
+  if (member.needs_person && next != Member::State::Pending) {
+    member.needs_person = false;
+    --state.waiting;
+  }
+  member.state = next;
+}
+
+void FlowRunReconciler::add_ready(RunState& state, std::vector<flow::PlannedTask> tasks) {
+  const flow::FlowGraph& graph = state.planner->graph();
+  for (auto& task : tasks) {
+    const flow::GraphNode& node = graph.node(task.step);
+    const bool indexed = !task.path.empty();
+    flow::SplitPath prefix = task.path;
+    if (indexed) prefix.pop_back();
+    std::string name;
+    try {
+      name = group_name(state.name, node.step->name, prefix);
+      pod::task_object_name(state.name, task.id);  // the member's pod name must be valid too
+    } catch (const std::invalid_argument& error) {
+      if (state.failure.empty()) state.failure = error.what();
+      continue;
+    }
+    auto [found, created] = state.groups.try_emplace(name);
+    TaskGroup& group = found->second;
+    if (created) {
+      group.name = name;
+      group.step = node.step->name;
+      group.step_index = task.step;
+      group.prefix = prefix;
+      group.indexed = indexed;
+      if (indexed) {
+        // The width of the innermost foreach open at this step, recorded when it succeeded.
+        for (auto split = node.open_splits.rbegin(); split != node.open_splits.rend(); ++split) {
+          if (!graph.node(*split).is_foreach()) continue;
+          const auto width =
+              state.foreach_splits.find(flow::task_id(graph.node(*split).step->name, prefix));
+          if (width != state.foreach_splits.end()) group.count = width->second;
+          break;
+        }
+      }
+      const auto settings =
+          flow::effective_settings(state.flow, *node.step, state.run_context.overrides);
+      group.retry_times = settings.retryTimes;
+      group.retry_delay_seconds = settings.retryDelaySeconds;
+    }
+    const std::int64_t index = group.index_of(task.path);
+    if (group.succeeded.contains(index) || group.failed.contains(index) ||
+        group.members.contains(index)) {
+      continue;
+    }
+    Member member;
+    member.task = std::move(task);
+    if (const auto retried = group.retried.find(index); retried != group.retried.end()) {
+      member.attempt = retried->second.attempt;
+      member.failures = retried->second.failures;
+      member.disruptions = retried->second.disruptions;
+    }
+    group.members.emplace(index, std::move(member));
+    state.ready[group.step_index].push_back({state.next_ready++, {name, index}});
+  }
+}
+
+void FlowRunReconciler::finish_member(RunState& state, TaskGroup& group, std::int64_t index) {
+  auto found = group.members.find(index);
+  if (found == group.members.end()) return;
+  set_state(state, group, found->second, Member::State::Ready);
+  state.retrying.erase({group.name, index});
+  group.members.erase(found);
+}
+
+void FlowRunReconciler::member_succeeded(RunState& state, TaskGroup& group, std::int64_t index,
+                                         std::optional<std::int64_t> split_count) {
+  auto found = group.members.find(index);
+  if (found == group.members.end()) return;
+  flow::TaskOutcome outcome;
+  outcome.id = group.member_task_id(index);
+  outcome.attempt = found->second.attempt;
+  outcome.succeeded = true;
+  outcome.split_count = split_count;
+  outcome.final_attempt = true;
+  finish_member(state, group, index);
+  group.succeeded.insert(index);
+  if (split_count) {
+    group.split_counts[index] = *split_count;
+    state.foreach_splits[outcome.id] = *split_count;
+  }
+  ++state.succeeded;
+  const auto now = Steady::now();
+  group.changed(now);
+  if (group.succeeded.size() == group.count && group.members.empty()) {
+    group.completion_time = kube::format_time(Clock::now());
+  }
+  add_ready(state, state.planner->record(outcome));
+}
+
+void FlowRunReconciler::attempt_failed(
+    RunState& state, TaskGroup& group, std::int64_t index, const std::string& reason,
+    const std::string& message, bool counted, bool retryable,
+    const std::optional<std::pair<std::string, std::string>>& pod_left) {
+  auto found = group.members.find(index);
+  if (found == group.members.end()) return;
+  Member& member = found->second;
+  const std::string id = group.member_task_id(index);
+  (counted ? member.failures : member.disruptions) += 1;
+  const bool final =
+      !retryable || member.failures > group.retry_times || member.disruptions > kMaxDisruptions;
+  const auto now = Steady::now();
+  group.changed(now);
+  if (final) {
+    if (member.attempt > 0 || member.failures > 1 || member.disruptions > 0) {
+      group.retried[index] = {member.attempt, member.failures, member.disruptions, reason, message};
+    }
+    const std::string words = "task " + id + " attempt " + std::to_string(member.attempt) + ": " +
+                              reason + ": " + message;
+    group.reason = reason;
+    group.message = words;
+    group.completion_time = kube::format_time(Clock::now());
+    flow::TaskOutcome outcome;
+    outcome.id = id;
+    outcome.attempt = member.attempt;
+    outcome.succeeded = false;
+    outcome.retryable = false;
+    outcome.reason = message.empty() ? reason : message;
+    outcome.final_attempt = true;
+    finish_member(state, group, index);
+    group.failed.insert(index);
+    ++state.failed;
+    if (!group.object.is_null()) {
+      context_.events.record(group.object, kube::EventType::warning, reason, words);
+    }
+    add_ready(state, state.planner->record(outcome));
+    return;
+  }
+  const std::int64_t delay = counted ? group.retry_delay_seconds : 0;
+  const std::string words = "task " + id + " attempt " + std::to_string(member.attempt) + " " +
+                            (counted ? "failed" : "was lost") + ": " + message + "; attempt " +
+                            std::to_string(member.attempt + 1) +
+                            (counted ? " (retry " + std::to_string(member.failures) + " of " +
+                                           std::to_string(group.retry_times) + ")"
+                                     : std::string(" (not counted against retry.times)")) +
+                            " starts in " + std::to_string(delay) + " s";
+  ++member.attempt;
+  member.retry_after = Clock::now() + std::chrono::seconds(delay);
+  member.reason = reason;
+  member.message = words;
+  member.fence = group.changes;
+  group.retried[index] = {member.attempt, member.failures, member.disruptions, reason, words};
+  set_state(state, group, member, Member::State::Retrying);
+  state.retrying.insert({group.name, index});
+  if (pod_left)
+    group.delete_after_write.push_back({pod_left->first, pod_left->second, member.fence});
+  if (!group.object.is_null()) {
+    context_.events.record(group.object, kube::EventType::warning, reason, words);
+  }
+}
+
+void FlowRunReconciler::observe_pod(RunState& state, const json& pod, bool deleted) {
+  const auto group_found = state.group_of.find(owner_task_uid(pod));
+  if (group_found == state.group_of.end()) return;
+  TaskGroup& group = state.groups.at(group_found->second);
+  const std::string name = kube::name_of(pod);
+  std::int64_t index = 0;
+  if (group.indexed) {
+    if (name.size() <= group.name.size() + 1 ||
+        name.compare(0, group.name.size(), group.name) != 0 || name[group.name.size()] != '.') {
+      return;
+    }
+    try {
+      std::size_t used = 0;
+      index = std::stoll(name.substr(group.name.size() + 1), &used);
+      if (used != name.size() - group.name.size() - 1) return;
+    } catch (const std::exception&) {
+      return;
+    }
+  } else if (name != group.name) {
+    return;
+  }
+  auto found = group.members.find(index);
+  if (found == group.members.end()) return;  // ended before (this is its pod's later life)
+  Member& member = found->second;
+  const std::int64_t attempt = pod_attempt(pod);
+  const bool terminating = pod["metadata"].contains("deletionTimestamp");
+  const auto delete_now = [&] {
+    kube::DeleteOptions options;
+    options.precondition_uid = kube::uid_of(pod);
+    options.grace_period_seconds = 0;
+    try {
+      context_.client.remove(kube::resources::pods(), state.namespace_, name, options);
+    } catch (const kube::KubeError& error) {
+      if (!kube::is_conflict(error) && !kube::is_not_found(error)) throw;
+    }
+  };
+  if (attempt < member.attempt) {
+    // An earlier attempt's pod: once the status records the newer attempt, it goes.
+    const bool fenced = member.state == Member::State::Retrying && member.fence > group.written;
+    if (!deleted && !terminating && !fenced) delete_now();
+    return;
+  }
+  if (attempt > member.attempt || member.state == Member::State::Retrying) return;
+  const std::string phase = pod_phase(pod);
+  const bool ended = phase == "Succeeded" || phase == "Failed";
+  if (deleted && !ended) {
+    const auto disrupted = disruption(pod);
+    attempt_failed(state, group, index, disrupted ? disrupted->first : "PodDeleted",
+                   disrupted ? disrupted->second : "the pod was deleted before the step finished",
+                   !disrupted, true, std::nullopt);
+    return;
+  }
+  if (!ended && pod::evicted_from_lost_node(pod)) {
+    // Kubernetes deleted the pod because its node stopped reporting; only that node's kubelet
+    // can confirm it, so the pod stays Terminating and, having the member's name, would block
+    // the next attempt. Once its grace period is over it is removed (as `kubectl delete
+    // --force`). Its process may still run on a partitioned node; it can only commit its own
+    // attempt, never the next one's.
+    const auto deadline =
+        kube::parse_time(pod["metadata"].value("deletionTimestamp", std::string()));
+    if (deadline && *deadline > Clock::now()) {
+      wake(state, *deadline + std::chrono::milliseconds(500));
+      return;
+    }
+    delete_now();
+    const std::string node = pod["spec"].value("nodeName", std::string("its node"));
+    attempt_failed(state, group, index, "NodeLost",
+                   "node " + node +
+                       " stopped reporting while the step ran, and Kubernetes evicted its pods; "
+                       "the pod was removed",
+                   false, true, std::nullopt);
+    return;
+  }
+  const pod::PodOutcome outcome = pod::observe_pod(pod, group.object);
+  const auto now = Steady::now();
+  switch (outcome.phase) {
+    case pod::AttemptPhase::Pending: {
+      const bool needs_person = !ordinary_reason(outcome.reason);
+      if (member.state != Member::State::Pending) {
+        set_state(state, group, member, Member::State::Pending);
+        group.changed(now);
+      }
+      if (needs_person != member.needs_person) {
+        member.needs_person = needs_person;
+        state.waiting += needs_person ? 1 : -1;
+        group.changed(now);
+      }
+      member.reason = outcome.reason;
+      member.message = outcome.message;
+      if (needs_person) {
+        group.reason = outcome.reason;
+        group.message = "task " + group.member_task_id(index) + ": " + outcome.message;
+      }
+      return;
+    }
+    case pod::AttemptPhase::Running:
+      if (member.state != Member::State::Running) {
+        set_state(state, group, member, Member::State::Running);
+        group.changed(now);
+        if (group.start_time.empty()) {
+          group.start_time =
+              outcome.start_time.empty() ? kube::format_time(Clock::now()) : outcome.start_time;
+        }
+        if (!group.reason.empty() && group.failed.empty()) {
+          group.reason.clear();
+          group.message.clear();
+        }
+      }
+      return;
+    case pod::AttemptPhase::Succeeded:
+      if (group.start_time.empty()) group.start_time = outcome.start_time;
+      member_succeeded(state, group, index, outcome.split_count);
+      return;
+    case pod::AttemptPhase::Failed: {
+      const auto disrupted = disruption(pod);
+      std::optional<std::pair<std::string, std::string>> pod_left;
+      if (!deleted) pod_left = std::make_pair(name, kube::uid_of(pod));
+      attempt_failed(state, group, index, disrupted ? disrupted->first : outcome.reason,
+                     disrupted ? disrupted->second : outcome.message, !disrupted,
+                     outcome.retryable || disrupted.has_value(), pod_left);
+      return;
+    }
+  }
+}
+
+json FlowRunReconciler::group_object(const json& run, const RunState& state, const TaskGroup& group,
+                                     const flow::PlannedTask& first) const {
+  pod::TaskSpecInputs inputs;
+  inputs.flow_run = state.name;
+  inputs.default_image = context_.settings.default_image;
+  inputs.work_dir = context_.settings.pod.work_dir;
+  json spec = pod::task_spec(state.flow, state.planner->graph(), first, state.run_context, inputs);
+  spec.erase("runtime");
+  spec.erase("taskId");
+  spec["indexed"] = group.indexed;
+  spec["splitPrefix"] = group.prefix;
+  spec["count"] = group.count;
+  return {{"apiVersion", tasks().api_version()},
+          {"kind", "Task"},
+          {"metadata",
+           {{"name", group.name},
+            {"namespace", state.namespace_},
+            {"labels",
+             {{pod::kFlowLabel, pod::label_value(state.flow.name)},
+              {pod::kRunLabel, pod::label_value(state.name)},
+              {pod::kStepLabel, pod::label_value(group.step)}}},
+            {"ownerReferences", json::array({kube::controller_reference(run)})}}},
+          {"spec", std::move(spec)}};
+}
+
+json FlowRunReconciler::member_task(const RunState& state, const TaskGroup& group,
+                                    const flow::PlannedTask& task) const {
+  pod::TaskSpecInputs inputs;
+  inputs.flow_run = state.name;
+  inputs.default_image = context_.settings.default_image;
+  inputs.work_dir = context_.settings.pod.work_dir;
+  return {{"apiVersion", tasks().api_version()},
+          {"kind", "Task"},
+          {"metadata",
+           {{"name", pod::task_object_name(state.name, task.id)},
+            {"namespace", state.namespace_},
+            {"ownerReferences", json::array({{{"apiVersion", tasks().api_version()},
+                                              {"kind", "Task"},
+                                              {"name", group.name},
+                                              {"uid", group.uid},
+                                              {"controller", true},
+                                              {"blockOwnerDeletion", true}}})}}},
+          {"spec",
+           pod::task_spec(state.flow, state.planner->graph(), task, state.run_context, inputs)}};
+}
+
+void FlowRunReconciler::create_groups(const json& run, RunState& state) {
+  for (auto& [name, group] : state.groups) {
+    if (!group.object.is_null() || group.members.empty()) continue;
+    const json object = group_object(run, state, group, group.members.begin()->second.task);
+    try {
+      group.object = context_.client.create(tasks(), state.namespace_, object);
+    } catch (const kube::KubeError& error) {
+      if (!kube::is_already_exists(error)) throw;
+      // Not in the cache when the state was built (a restart), or an earlier FlowRun's Task of
+      // the same name on its way out: the rebuilt state will know.
+      throw std::runtime_error("Task " + name + " exists already; rebuilding the run's state");
+    }
+    group.uid = kube::uid_of(group.object);
+    state.group_of[group.uid] = name;
+    register_group(state.uid, group.uid);
+  }
+}
+
+bool FlowRunReconciler::start_pods(RunState& state) {
+  constexpr std::size_t kCreatesPerReconcile = 256;
+  constexpr std::size_t kConcurrentCreates = 16;
+  const auto now = Clock::now();
+  const std::int64_t max_starting = context_.settings.max_starting_tasks;
+  struct Creation {
+    MemberRef ref;
+    json pod;
+    bool retry;
+    std::uint64_t sequence;
+  };
+  std::vector<Creation> batch;
+  const auto room = [&](const TaskGroup& group) {
+    const std::int64_t active = state.creating + state.pending + state.running;
+    if (active >= state.max_workers || state.creating + state.pending >= max_starting) return false;
+    const std::optional<std::int64_t> cap;  // PARALLELISM: wired when the step setting lands
+    return !cap || state.active_by_step[group.step_index] < *cap;
+  };
+  const auto prepare = [&](TaskGroup& group, std::int64_t index, bool retry,
+                           std::uint64_t sequence) {
+    Member& member = group.members.at(index);
+    try {
+      json pod = pod::build_pod(member_task(state, group, member.task), member.attempt,
+                                context_.settings.pod, kube::controller_reference(group.object));
+      set_state(state, group, member, Member::State::Creating);
+      batch.push_back({{group.name, index}, std::move(pod), retry, sequence});
+    } catch (const std::invalid_argument& error) {
+      attempt_failed(state, group, index, "InvalidTask", error.what(), true, false, std::nullopt);
+    }
+  };
+  // Retries first: their members have waited longest.
+  for (auto it = state.retrying.begin();
+       it != state.retrying.end() && batch.size() < kCreatesPerReconcile;) {
+    const auto [group_name_, index] = *it;
+    TaskGroup& group = state.groups.at(group_name_);
+    Member& member = group.members.at(index);
+    ++it;
+    const bool pod_to_delete =
+        std::any_of(group.delete_after_write.begin(), group.delete_after_write.end(),
+                    [&](const auto& entry) { return entry.after == member.fence; });
+    if (member.fence > group.written || pod_to_delete) {
+      // The next attempt's pod comes after the write that records it (and the last pod's end).
+      wake(state, now + std::chrono::milliseconds(200));
+      continue;
+    }
+    if (member.retry_after > now) {
+      wake(state, member.retry_after);
+      continue;
+    }
+    if (!room(group)) break;
+    state.retrying.erase({group_name_, index});
+    prepare(group, index, true, 0);
+  }
+  // Then the ready members, oldest first, skipping steps at their parallelism.
+  while (batch.size() < kCreatesPerReconcile) {
+    std::deque<std::pair<std::uint64_t, MemberRef>>* oldest = nullptr;
+    for (auto& [step, queue] : state.ready) {
+      if (queue.empty()) continue;
+      const TaskGroup& group = state.groups.at(queue.front().second.group);
+      if (group.uid.empty() || !room(group)) continue;
+      if (!oldest || queue.front().first < oldest->front().first) oldest = &queue;
+    }
+    if (!oldest) break;
+    auto [sequence, ref] = std::move(oldest->front());
+    oldest->pop_front();
+    TaskGroup& group = state.groups.at(ref.group);
+    auto member = group.members.find(ref.index);
+    if (member == group.members.end() || member->second.state != Member::State::Ready) continue;
+    prepare(group, ref.index, false, sequence);
+  }
+  // Send them, a few at a time: one create after another would pace a wide foreach at one API
+  // round trip per member.
+  std::exception_ptr failure;
+  for (std::size_t first = 0; first < batch.size(); first += kConcurrentCreates) {
+    const std::size_t last = std::min(batch.size(), first + kConcurrentCreates);
+    std::vector<std::future<std::optional<json>>> answers;  // an existing pod of that name
+    for (std::size_t i = first; i < last; ++i) {
+      answers.push_back(std::async(std::launch::async, [&, i]() -> std::optional<json> {
+        try {
+          context_.client.create(kube::resources::pods(), state.namespace_, batch[i].pod);
+          return std::nullopt;
+        } catch (const kube::KubeError& error) {
+          if (!kube::is_already_exists(error)) throw;
+        }
+        auto existing = context_.client.get(kube::resources::pods(), state.namespace_,
+                                            batch[i].pod["metadata"].value("name", ""));
+        return existing ? std::move(*existing) : json::object();
+      }));
+    }
+    for (std::size_t i = first; i < last; ++i) {
+      Creation& creation = batch[i];
+      TaskGroup& group = state.groups.at(creation.ref.group);
+      auto member = group.members.find(creation.ref.index);
+      const auto put_back = [&] {
+        if (member == group.members.end()) return;
+        if (creation.retry) {
+          set_state(state, group, member->second, Member::State::Retrying);
+          state.retrying.insert({group.name, creation.ref.index});
+        } else {
+          set_state(state, group, member->second, Member::State::Ready);
+          state.ready[group.step_index].push_front({creation.sequence, creation.ref});
+        }
+      };
+      try {
+        const std::optional<json> existing = answers[i - first].get();
+        if (!existing) continue;
+        // A pod of that name exists: this attempt's (an earlier life created it) is adopted;
+        // an earlier attempt's, still going away, makes this one wait.
+        if (!existing->is_null() && existing->contains("metadata") &&
+            owner_task_uid(*existing) == group.uid && member != group.members.end() &&
+            pod_attempt(*existing) == member->second.attempt) {
+          observe_pod(state, *existing, false);
+        } else {
+          put_back();
+          wake(state, Clock::now() + std::chrono::seconds(1));
+        }
+      } catch (const kube::KubeError& error) {
+        if (kube::is_invalid(error) && member != group.members.end()) {
+          attempt_failed(state, group, creation.ref.index, "InvalidTask",
+                         std::string("the API server refused the pod: ") + error.what(), true,
+                         false, std::nullopt);
+          continue;
+        }
+        put_back();
+        if (!failure) failure = std::current_exception();
+      } catch (...) {
+        put_back();
+        if (!failure) failure = std::current_exception();
+      }
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+  return batch.size() == kCreatesPerReconcile;
+}
+
+std::optional<Steady::time_point> FlowRunReconciler::write_groups(RunState& state, bool all) {
+  std::optional<Steady::time_point> next;
+  const auto now = Steady::now();
+  for (auto& [name, group] : state.groups) {
+    if (!group.dirty() || group.object.is_null()) continue;
+    const auto due = std::max(group.last_write + kStatusWriteInterval,
+                              group.first_unwritten + kStatusWriteInterval / 5);
+    if (!all && due > now) {
+      if (!next || due < *next) next = due;
+      continue;
+    }
+    std::int64_t running = 0, pending = 0;
+    for (const auto& [index, member] : group.members) {
+      ++(member.state == Member::State::Running ? running : pending);
+    }
+    const std::uint64_t carried = group.changes;
+    json status = group_status(group, running, pending);
+    if (status != group.object.value("status", json::object())) {
+      json updated = group.object;
+      updated["status"] = std::move(status);
+      group.object = context_.client.replace_status(tasks(), state.namespace_, name, updated);
+    }
+    group.written = carried;
+    group.last_write = Steady::now();
+    // The write recorded these pods' next attempts: now they may go.
+    std::erase_if(group.delete_after_write, [&](const TaskGroup::PodToDelete& entry) {
+      if (entry.after > group.written) return false;
+      kube::DeleteOptions options;
+      options.precondition_uid = entry.uid;
+      options.grace_period_seconds = 0;
+      try {
+        context_.client.remove(kube::resources::pods(), state.namespace_, entry.name, options);
+      } catch (const kube::KubeError& error) {
+        if (!kube::is_conflict(error) && !kube::is_not_found(error)) throw;
+      }
+      return true;
+    });
+  }
+  return next;
+}
+
+void FlowRunReconciler::stop_unfinished_pods(const std::vector<std::string>& task_uids) {
+  kube::DeleteOptions options;
+  options.propagation = kube::PropagationPolicy::background;
+  for (const auto& uid : task_uids) {
+    for (const auto& pod : context_.pods.by_index(kOwnerIndex, uid)) {
+      if (!keep_pod(*pod) || (*pod)["metadata"].contains("deletionTimestamp")) continue;
+      options.precondition_uid = kube::uid_of(*pod);
+      try {
+        context_.client.remove(kube::resources::pods(), kube::namespace_of(*pod),
+                               kube::name_of(*pod), options);
+      } catch (const kube::KubeError& error) {
+        if (!kube::is_conflict(error) && !kube::is_not_found(error)) throw;
+      }
+    }
+  }
+}
+
+std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(const json& run) {
   const std::string key = kube::object_key(run);
   const std::string uid = kube::uid_of(run);
   const json& status = run["status"];
@@ -427,6 +1000,8 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
   }
   auto state = std::make_shared<RunState>();
   state->uid = uid;
+  state->name = kube::name_of(run);
+  state->namespace_ = kube::namespace_of(run);
   state->flow = std::move(*decoded.flow);
   state->planner = std::make_unique<flow::Planner>(state->flow, overrides.settings);
   runtime::RunContext& context = state->run_context;
@@ -441,29 +1016,78 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
   context.maxNumSplits = spec.value("maxNumSplits", std::int64_t{100});
   state->max_workers = spec.value("maxWorkers", std::int64_t{16});
 
-  // Rebuild what the planner knew: the successes replay the run; failures are recorded by the
-  // reconcile loop like any new outcome.
-  std::vector<flow::TaskOutcome> successes;
-  for (const auto& task : tasks) {
-    if (task_phase(*task) != "Succeeded") continue;
-    const json& task_status = (*task)["status"];
-    flow::TaskOutcome outcome;
-    outcome.id = (*task)["spec"].value("taskId", "");
-    outcome.attempt = task_status.value("attempt", std::int64_t{0});
-    outcome.succeeded = true;
-    if (task_status.contains("splitCount")) {
-      outcome.split_count = task_status["splitCount"].get<std::int64_t>();
-    }
-    outcome.final_attempt = true;
-    successes.push_back(outcome);
+  // What the run's Tasks recorded.
+  const flow::FlowGraph& graph = state->planner->graph();
+  std::unordered_set<std::string> own;  // task ids this run ran itself (never cloned)
+  std::vector<flow::TaskOutcome> successes, failures;
+  for (const auto& task : context_.tasks.by_index(kOwnerIndex, uid)) {
+    if ((*task)["metadata"].contains("deletionTimestamp")) continue;
+    TaskGroup group = restore_group(*task);
+    const auto step = graph.find(group.step);
+    if (!step) throw std::runtime_error("Task " + group.name + " names an unknown step");
+    group.step_index = *step;
+    group.succeeded.for_each([&](std::int64_t index) {
+      flow::TaskOutcome outcome;
+      outcome.id = group.member_task_id(index);
+      outcome.succeeded = true;
+      outcome.final_attempt = true;
+      if (const auto retried = group.retried.find(index); retried != group.retried.end()) {
+        outcome.attempt = retried->second.attempt;
+      }
+      if (const auto count = group.split_counts.find(index); count != group.split_counts.end()) {
+        outcome.split_count = count->second;
+        state->foreach_splits[outcome.id] = count->second;
+      }
+      own.insert(outcome.id);
+      successes.push_back(std::move(outcome));
+    });
+    group.failed.for_each([&](std::int64_t index) {
+      flow::TaskOutcome outcome;
+      outcome.id = group.member_task_id(index);
+      outcome.retryable = false;
+      outcome.final_attempt = true;
+      outcome.reason = group.message;
+      own.insert(outcome.id);
+      failures.push_back(std::move(outcome));
+    });
+    for (const auto& [index, entry] : group.retried) own.insert(group.member_task_id(index));
+    state->succeeded += group.succeeded.size();
+    state->failed += group.failed.size();
+    state->group_of[group.uid] = group.name;
+    register_group(uid, group.uid);
+    group.written = group.changes;
+    state->groups.emplace(group.name, std::move(group));
   }
+  // Its pods, one page at a time: a pod that ended and is not recorded yet carries its outcome.
+  std::vector<json> pods;
+  kube::ListOptions options;
+  options.label_selector = std::string(pod::kRunLabel) + "=" + pod::label_value(state->name) + "," +
+                           kManagedByLabel + "=" + kManagedByValue;
+  options.limit = 500;
+  do {
+    kube::ListPage page = context_.client.list(kube::resources::pods(), state->namespace_, options);
+    for (auto& pod : page.items) {
+      const auto group = state->group_of.find(owner_task_uid(pod));
+      if (group == state->group_of.end()) continue;
+      const std::string id =
+          pod["metadata"].value("labels", json::object()).value(pod::kTaskLabel, "");
+      own.insert(id);
+      pods.push_back(std::move(pod));
+    }
+    options.continue_token = page.continue_token;
+  } while (!options.continue_token.empty());
+
   // A resumed run (spec.resumeFrom) starts from the tasks its origin run committed, too.
-  std::vector<flow::TaskOutcome> cloned = clone_resumed_tasks(run, state->flow, tasks);
+  std::vector<flow::TaskOutcome> cloned = clone_resumed_tasks(run, state->flow, own);
   state->cloned = static_cast<std::int64_t>(cloned.size());
+  for (const auto& outcome : cloned) {
+    if (outcome.split_count) state->foreach_splits[outcome.id] = *outcome.split_count;
+  }
   successes.insert(successes.end(), cloned.begin(), cloned.end());
-  for (auto& task : state->planner->restore(successes)) state->ready.push_back(std::move(task));
-  // Count them, and give the planner the failures (recorded like any new outcome).
-  for (const auto& task : tasks) observe_task(*state, kube::object_key(*task), task, true);
+  add_ready(*state, state->planner->restore(successes));
+  for (const auto& failure : failures) add_ready(*state, state->planner->record(failure));
+  for (const auto& pod : pods) observe_pod(*state, pod, false);
+
   std::shared_ptr<RunState> replaced;  // an earlier FlowRun of the same name
   {
     std::lock_guard lock(mutex_);
@@ -471,44 +1095,6 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(
   }
   if (replaced && replaced->uid != uid) stop_noting_changes_of(replaced->uid);
   return state;
-}
-
-json FlowRunReconciler::task_object(const json& run, const RunState& state,
-                                    const flow::PlannedTask& task, const std::string& name) const {
-  const flow::GraphNode& node = state.planner->graph().node(task.step);
-  pod::TaskSpecInputs inputs;
-  inputs.flow_run = kube::name_of(run);
-  inputs.default_image = context_.settings.default_image;
-  inputs.work_dir = context_.settings.pod.work_dir;
-  json spec = pod::task_spec(state.flow, state.planner->graph(), task, state.run_context, inputs);
-  return {{"apiVersion", tasks().api_version()},
-          {"kind", "Task"},
-          {"metadata",
-           {{"name", name},
-            {"namespace", kube::namespace_of(run)},
-            {"labels",
-             {{"podflow.dev/flow", pod::label_value(state.flow.name)},
-              {"podflow.dev/run", pod::label_value(kube::name_of(run))},
-              {"podflow.dev/step", pod::label_value(node.step->name)}}},
-            {"ownerReferences", json::array({kube::controller_reference(run)})}}},
-          {"spec", spec}};
-}
-
-void FlowRunReconciler::stop_unfinished_tasks(const std::vector<kube::ObjectPtr>& tasks) {
-  kube::DeleteOptions options;
-  options.propagation = kube::PropagationPolicy::background;
-  for (const auto& task : tasks) {
-    if (is_terminal_phase(task_phase(*task)) || (*task)["metadata"].contains("deletionTimestamp")) {
-      continue;
-    }
-    options.precondition_uid = kube::uid_of(*task);
-    try {
-      context_.client.remove(reconcile::tasks(), kube::namespace_of(*task), kube::name_of(*task),
-                             options);
-    } catch (const kube::KubeError& error) {
-      if (!kube::is_conflict(error)) throw;  // a newer Task of that name: not ours to stop
-    }
-  }
 }
 
 kube::Action FlowRunReconciler::reconcile(const std::string& key) {
@@ -524,12 +1110,18 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   }
   json run = *cached;
   const std::string uid = kube::uid_of(run);
-  const std::string namespace_ = kube::namespace_of(run);
   const std::int64_t generation = generation_of(run);
+  const auto task_uids = [&] {
+    std::vector<std::string> uids;
+    for (const auto& task : context_.tasks.by_index(kOwnerIndex, uid)) {
+      uids.push_back(kube::uid_of(*task));
+    }
+    return uids;
+  };
 
   const std::string phase = run.contains("status") ? run["status"].value("phase", "") : "";
   if (is_terminal_phase(phase)) {
-    if (phase == "Failed") stop_unfinished_tasks(context_.tasks.by_index(kOwnerIndex, uid));
+    if (phase == "Failed") stop_unfinished_pods(task_uids());
     forget_run(key);
     return kube::Action::await_change();
   }
@@ -538,13 +1130,13 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     if (!started) return kube::Action::await_change();  // a Flow's change or a new spec wakes it
     run = std::move(*started);
   }
-  // Reading every Task on every reconcile would cost O(tasks) per completion at 100,000 splits:
-  // a run's state is built from all its Tasks once, then fed the ones that changed.
+  // Reading every pod on every reconcile would cost O(members) per completion at 100,000 splits:
+  // a run's state is built once, then fed the pods that changed.
   std::shared_ptr<RunState> state = existing_state(key, uid);
   if (!state) {
-    note_changes_of(uid);  // before the read: a change between it and the state is not lost
+    note_changes_of(uid, key);  // before the reads: a change between them and the state is kept
     try {
-      state = new_state(run, context_.tasks.by_index(kOwnerIndex, uid));
+      state = new_state(run);
     } catch (const ResumeError& error) {
       stop_noting_changes_of(uid);
       const json status = resume_failure_status(run["status"], error, generation, now());
@@ -560,134 +1152,62 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     }
   }
   flow::Planner& planner = *state->planner;
+  state->wake_at.reset();
 
-  // Feed the planner the outcomes it has not seen and keep the counts: from the Tasks (and pods)
-  // that changed since the last reconcile only.
-  for (const auto& task_key : take_changes_of(uid)) {
-    observe_task(*state, task_key, context_.tasks.get(task_key), false);
-  }
-  const auto unfinished = static_cast<std::int64_t>(state->unfinished.size());
-  const std::int64_t running = state->running;
-  const std::int64_t pending = unfinished - running;
-  std::int64_t starting = state->starting;
-  std::string waiting_reason, waiting_message;
-  if (state->waiting > 0) {
-    for (const auto& [task_key, counts] : state->unfinished) {
-      if (!counts.waiting) continue;
-      if (const kube::ObjectPtr task = context_.tasks.get(task_key);
-          task && task->contains("status")) {
-        waiting_reason = (*task)["status"].value("reason", "");
-        waiting_message =
-            "task " + kube::name_of(*task) + ": " + (*task)["status"].value("message", "");
-      }
-      break;
+  bool more_to_start = false;
+  std::optional<Steady::time_point> next_write;
+  try {
+    for (const auto& [pod_key, change] : take_changes_of(uid)) {
+      observe_pod(*state, *change.pod, change.deleted);
     }
-  }
-
-  // Create the ready Tasks while fewer than maxWorkers are unfinished, a few requests at a time:
-  // one create after another would pace a wide foreach at one API round trip per task.
-  std::string creation_problem;
-  const auto expected = static_cast<std::int64_t>(state->expected.size());
-  const auto active = pending + running + expected;
-  starting += expected;
-  const std::int64_t max_starting = context_.settings.max_starting_tasks;
-  std::optional<kube::Action> later;
-  struct Creation {
-    flow::PlannedTask task;
-    std::string name;
-    json object;
-  };
-  std::vector<Creation> batch;
-  // A bounded batch per reconcile: the status (and the outcomes of finished Tasks) must not wait
-  // for 10,000 creations; the rest follow in the next reconcile, queued at once.
-  constexpr std::size_t kCreatesPerReconcile = 256;
-  const auto room = [&] {
-    const auto batched = static_cast<std::int64_t>(batch.size());
-    return active + batched < state->max_workers && starting + batched < max_starting;
-  };
-  while (planner.phase() == flow::RunPhase::Running && room() && !state->ready.empty() &&
-         batch.size() < kCreatesPerReconcile) {
-    const flow::PlannedTask& task = state->ready.front();
-    std::string name;
-    try {
-      name = pod::task_object_name(kube::name_of(run), task.id);
-    } catch (const std::invalid_argument& error) {
-      creation_problem = error.what();
-      break;
+    if (planner.phase() == flow::RunPhase::Running && state->failure.empty()) {
+      create_groups(run, *state);
+      more_to_start = start_pods(*state);
     }
-    if (const kube::ObjectPtr existing = context_.tasks.get(kube::make_key(namespace_, name))) {
-      if (!owned_by(*existing, uid)) {
-        // A Task of an earlier FlowRun of the same name, on its way out.
-        later = kube::Action::requeue_after(std::chrono::seconds(2));
-        break;
-      }
-      state->ready.pop_front();  // created before (by an earlier life of the operator)
-      continue;
-    }
-    json object = task_object(run, *state, task, name);
-    batch.push_back({std::move(state->ready.front()), std::move(name), std::move(object)});
-    state->ready.pop_front();
-  }
-  constexpr std::size_t kConcurrentCreates = 16;
-  std::exception_ptr failure;
-  for (std::size_t first = 0; first < batch.size(); first += kConcurrentCreates) {
-    const std::size_t last = std::min(batch.size(), first + kConcurrentCreates);
-    std::vector<std::future<std::string>> answers;  // "" created (or there already), else why not
-    for (std::size_t i = first; i < last; ++i) {
-      answers.push_back(std::async(std::launch::async, [&, i]() -> std::string {
-        try {
-          context_.client.create(tasks(), namespace_, batch[i].object);
-        } catch (const kube::KubeError& error) {
-          if (kube::is_invalid(error)) {
-            return "the API server refused Task " + batch[i].name + ": " + error.what();
-          }
-          if (!kube::is_already_exists(error)) throw;
-        }
-        return "";
-      }));
-    }
-    for (std::size_t i = first; i < last; ++i) {
-      try {
-        const std::string problem = answers[i - first].get();
-        if (problem.empty()) {
-          state->expected.insert(batch[i].name);
-        } else if (creation_problem.empty()) {
-          creation_problem = problem;
-        }
-      } catch (...) {
-        // Not created: it stays ready for the next reconcile (the error requeues the run).
-        if (!failure) failure = std::current_exception();
-        state->ready.push_front(std::move(batch[i].task));
-      }
-    }
-    if (failure) {
-      for (std::size_t i = batch.size(); i-- > last;) {
-        state->ready.push_front(std::move(batch[i].task));
-      }
-      std::rethrow_exception(failure);
-    }
+    const bool finishing = planner.phase() != flow::RunPhase::Running || !state->failure.empty();
+    next_write = write_groups(*state, finishing);
+  } catch (...) {
+    // Our memory may now differ from what the API server holds (a Task written by someone else,
+    // a create that half happened): build it again from the API server.
+    forget_run(key);
+    throw;
   }
 
   // The status: counts and conditions only.
+  std::int64_t unfinished = 0;
+  for (const auto& [name, group] : state->groups) {
+    unfinished += static_cast<std::int64_t>(group.members.size());
+  }
+  std::string waiting_reason, waiting_message;
+  if (state->waiting > 0) {
+    for (const auto& [name, group] : state->groups) {
+      for (const auto& [index, member] : group.members) {
+        if (!member.needs_person) continue;
+        waiting_reason = member.reason;
+        waiting_message =
+            "task " + pod::task_object_name(state->name, member.task.id) + ": " + member.message;
+        break;
+      }
+      if (!waiting_reason.empty()) break;
+    }
+  }
   const std::string time = now();
   json status = run["status"];
   const json before = status;
   status["observedGeneration"] = generation;
   // spec.resumeFrom's tasks: succeeded in this run, no Task.
   const std::int64_t succeeded = state->succeeded + state->cloned, failed = state->failed;
-  const auto total = static_cast<std::int64_t>(state->recorded.size() + state->expected.size()) +
-                     unfinished + state->cloned;
-  status["tasks"] = {{"total", total},
-                     {"pending", pending + static_cast<std::int64_t>(state->expected.size())},
-                     {"running", running},
+  status["tasks"] = {{"total", succeeded + failed + unfinished},
+                     {"pending", unfinished - state->running},
+                     {"running", state->running},
                      {"succeeded", succeeded},
                      {"failed", failed}};
   set_resume_status(run, status, state->cloned, generation, time);
   json& conditions = status["conditions"];
   bool finished = false;
-  if (!creation_problem.empty() || planner.phase() == flow::RunPhase::Failed) {
-    const std::string reason = creation_problem.empty() ? "TaskFailed" : "TaskNotCreated";
-    const std::string message = creation_problem.empty() ? planner.failure() : creation_problem;
+  if (!state->failure.empty() || planner.phase() == flow::RunPhase::Failed) {
+    const std::string reason = state->failure.empty() ? "TaskFailed" : "TaskNotCreated";
+    const std::string message = state->failure.empty() ? planner.failure() : state->failure;
     status["phase"] = "Failed";
     status["completionTime"] = time;
     set_condition(conditions, {"Running", false, reason, ""}, generation, time);
@@ -709,37 +1229,37 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   } else {
     set_condition(conditions, {"Running", true, "Started", ""}, generation, time);
   }
+  std::optional<std::chrono::milliseconds> later;
+  const auto sooner = [&](std::chrono::milliseconds after) {
+    if (after < std::chrono::milliseconds(1)) after = std::chrono::milliseconds(1);
+    if (!later || after < *later) later = after;
+  };
   if (status != before) {
     json counts_aside = status, before_aside = before;
     counts_aside.erase("tasks");
     before_aside.erase("tasks");
-    const auto since = std::chrono::steady_clock::now() - state->last_status_write;
-    if (counts_aside == before_aside && since < kCountsWriteInterval) {
-      later = kube::Action::requeue_after(
-          std::chrono::duration_cast<std::chrono::milliseconds>(kCountsWriteInterval - since));
+    const auto since = Steady::now() - state->last_status_write;
+    if (counts_aside == before_aside && since < kStatusWriteInterval) {
+      sooner(std::chrono::duration_cast<std::chrono::milliseconds>(kStatusWriteInterval - since));
     } else {
       write_status(run, status);
-      state->last_status_write = std::chrono::steady_clock::now();
+      state->last_status_write = Steady::now();
     }
   }
   if (finished) {
-    if (status["phase"] == "Failed") {
-      stop_unfinished_tasks(context_.tasks.by_index(kOwnerIndex, uid));
-    }
+    if (status["phase"] == "Failed") stop_unfinished_pods(task_uids());
     forget_run(key);
     return kube::Action::await_change();
   }
-  if (!state->ready.empty() && planner.phase() == flow::RunPhase::Running) {
-    std::optional<kube::Action> next;
-    if (batch.size() == kCreatesPerReconcile) {
-      next = kube::Action::requeue_after(std::chrono::milliseconds(1));
-    } else if (starting + static_cast<std::int64_t>(batch.size()) >= max_starting) {
-      // Pods starting wake no FlowRun (their Tasks are not written then): look again soon.
-      next = kube::Action::requeue_after(std::chrono::milliseconds(500));
-    }
-    if (next && (!later || *next->requeue < *later->requeue)) later = next;
+  if (more_to_start) sooner(std::chrono::milliseconds(1));
+  if (next_write) {
+    sooner(std::chrono::duration_cast<std::chrono::milliseconds>(*next_write - Steady::now()));
   }
-  return later.value_or(kube::Action::await_change());
+  if (state->wake_at) {
+    sooner(std::chrono::duration_cast<std::chrono::milliseconds>(*state->wake_at - Clock::now()) +
+           std::chrono::milliseconds(20));
+  }
+  return later ? kube::Action::requeue_after(*later) : kube::Action::await_change();
 }
 
 }  // namespace podflow::reconcile

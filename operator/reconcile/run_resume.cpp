@@ -19,7 +19,7 @@ std::string resume_from(const json& run) {
 }  // namespace
 
 std::vector<flow::TaskOutcome> clone_resumed_tasks(const json& run, const flow::FlowSpec& flow,
-                                                   const std::vector<kube::ObjectPtr>& tasks) {
+                                                   const std::unordered_set<std::string>& own) {
   const std::string origin = resume_from(run);
   if (origin.empty()) return {};
   const json status = run.value("status", json::object());
@@ -34,10 +34,6 @@ std::vector<flow::TaskOutcome> clone_resumed_tasks(const json& run, const flow::
   }
   std::unordered_set<std::string> steps;
   for (const auto& step : flow.steps) steps.insert(step.name);
-  std::unordered_set<std::string> own;  // the run ran these itself: their Tasks are the truth
-  for (const auto& task : tasks) {
-    own.insert((*task).value("spec", json::object()).value("taskId", ""));
-  }
   datastore::CloneResult result;
   try {
     auto store = datastore::open_datastore(url);

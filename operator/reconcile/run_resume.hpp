@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,11 +38,11 @@ inline constexpr int kResumeRetrySeconds = 30;
 
 // The successes the planner restores for a FlowRun with spec.resumeFrom, after cloning them into
 // the run (status.runId, status.flowName, status.datastore): the origin run's committed tasks
-// whose step the flow has and that are not among `tasks` (the run's own Tasks). Nothing for a run
-// without spec.resumeFrom. Throws ResumeError.
+// whose step the flow has and that are not among `own` (the task ids the run ran itself: its
+// Tasks and pods say so). Nothing for a run without spec.resumeFrom. Throws ResumeError.
 std::vector<flow::TaskOutcome> clone_resumed_tasks(const nlohmann::json& run,
                                                    const flow::FlowSpec& flow,
-                                                   const std::vector<kube::ObjectPtr>& tasks);
+                                                   const std::unordered_set<std::string>& own);
 
 // For a resumed run: status.tasks.cloned and the Resumed condition (its counts are already in
 // tasks.total and tasks.succeeded). Nothing for a run without spec.resumeFrom.

@@ -18,6 +18,10 @@ void ScopedCache::set_transform(const kube::ObjectCache::Transform& transform) {
   for (auto& reflector : reflectors_) reflector->cache().set_transform(transform);
 }
 
+void ScopedCache::set_keep(const kube::ObjectCache::Keep& keep) {
+  for (auto& reflector : reflectors_) reflector->cache().set_keep(keep);
+}
+
 void ScopedCache::start() {
   for (auto& reflector : reflectors_) reflector->start();
 }

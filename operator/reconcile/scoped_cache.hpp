@@ -21,6 +21,7 @@ class ScopedCache {
 
   void add_index(const std::string& name, kube::ObjectCache::IndexFunction function);
   void set_transform(const kube::ObjectCache::Transform& transform);
+  void set_keep(const kube::ObjectCache::Keep& keep);
   void start();
   void stop();
   bool wait_synced(std::chrono::milliseconds timeout) const;

@@ -71,12 +71,12 @@ cannot "$sa" get secrets "-n=$c"
 cannot "$sa" create leases.coordination.k8s.io "-n=$rel" # 1 replica: no leader election
 kubectl -n "$rel" logs "deployment/$deploy" | grep -E 'cannot [a-z]+ resource' && fail "RBAC refused the operator something"
 
-note "helm upgrade: task workers 8 -> 3"
+note "helm upgrade: flowrun workers 4 -> 3"
 old=$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o name)
-helm upgrade "$release" "$CHART" -n "$rel" -f "$values" "${creds[@]}" --set operator.taskWorkers=3 --wait --timeout 120s >/dev/null ||
+helm upgrade "$release" "$CHART" -n "$rel" -f "$values" "${creds[@]}" --set operator.flowrunWorkers=3 --wait --timeout 120s >/dev/null ||
 	{ dump "$rel" "$deploy"; fail "helm upgrade failed"; }
-grep -q -- '--task-workers=3' <<<"$(kubectl -n "$rel" get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[0].args}')" ||
-	fail "upgrade did not change --task-workers"
+grep -q -- '--flowrun-workers=3' <<<"$(kubectl -n "$rel" get deployment "$deploy" -o jsonpath='{.spec.template.spec.containers[0].args}')" ||
+	fail "upgrade did not change --flowrun-workers"
 wait_until 60 "the old operator pod to go" bash -c "! kubectl -n $rel get $old"
 [ "$(kubectl -n "$rel" get pods -l "app.kubernetes.io/instance=$release" -o name | wc -l)" = 1 ] || fail "not exactly one operator pod"
 operator_ready "$rel" "$deploy"

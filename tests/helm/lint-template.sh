@@ -30,7 +30,7 @@ grep -q 'kind: Secret' <<<"$m" && fail "a Secret rendered without credentials"
 grep -q -- '--s3-credentials-secret' <<<"$m" && fail "--s3-credentials-secret without credentials"
 grep -q -- '- --datastore=s3://b/podflow$' <<<"$m" || fail "datastore flag"
 for f in --s3-endpoint=http://minio:9000 --s3-region=us-east-1 --default-image=podflow/podflow:0.1.0 \
-	--metrics-bind-address=:8080 --health-probe-bind-address=:8081 --flowrun-workers=4 --task-workers=32 \
+	--metrics-bind-address=:8080 --health-probe-bind-address=:8081 --flowrun-workers=4 \
 	--kube-api-qps=100 --kube-api-burst=200 --run-as-user=65532 --runtime-command=podflow-runtime \
 	--log-format=json --log-level=info --runtime-image=podflow/podflow:0.1.0; do
 	grep -q -- "- $f\$" <<<"$m" || fail "flag $f missing"

@@ -340,6 +340,23 @@ class OperatorTest:
 Operator.expect_clean_exit = True
 
 
+def expand_indexes(text):
+    """The indexes of a Task's index list ("0-3,5" -> [0, 1, 2, 3, 5])."""
+    indexes = []
+    for part in filter(None, (text or "").split(",")):
+        first, _, last = part.partition("-")
+        indexes.extend(range(int(first), int(last or first) + 1))
+    return indexes
+
+
+def member_ids(task, fields=("succeededIndexes", "failedIndexes")):
+    """The task ids of a Task's members in those index lists: "work.0", "work.1", ... or "start"."""
+    spec, status = task["spec"], task.get("status", {})
+    prefix = "".join(f".{i}" for i in spec.get("splitPrefix", []))
+    return [spec["step"] + prefix + (f".{index}" if spec.get("indexed") else "")
+            for field in fields for index in expand_indexes(status.get(field, ""))]
+
+
 def flow_document(name, steps, spec_extra="", run=None):
     """A Flow (and, with run=dict, a FlowRun of it named like the flow) as YAML text."""
     text = f"apiVersion: podflow.dev/v1alpha1\nkind: Flow\nmetadata:\n  name: {name}\nspec:\n{spec_extra}  steps:\n"

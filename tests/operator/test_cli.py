@@ -47,6 +47,19 @@ def fanout_with_kubernetes():
         listing = podflow(t, "list", "--kubernetes", "-n", t.ns)
         expect(name in listing.stdout and "Succeeded" in listing.stdout and "203/203" in listing.stdout,
                f"podflow list --kubernetes:\n{listing.stdout}{listing.stderr}")
+        # Per-step progress, a row per step: the 200 splits are one Task and one row.
+        status = podflow(t, "status", name, "-n", t.ns)
+        rows = {line.split()[0]: line.split()[1:] for line in status.stdout.splitlines()[3:] if line.strip()}
+        expect(status.returncode == 0 and "Succeeded" in status.stdout and rows.get("square", [""])[0] == "200/200"
+               and rows.get("start", [""])[0] == "1/1", f"podflow status RUN:\n{status.stdout}{status.stderr}")
+        steps = podflow(t, "list", name, "-n", t.ns)
+        expect(steps.returncode == 0 and f"{name}.square " in steps.stdout and "200/200" in steps.stdout
+               and len(steps.stdout.splitlines()) == 5, f"podflow list RUN (a row per Task):\n{steps.stdout}{steps.stderr}")
+        printed = t.kubectl("get", "tasks").stdout
+        expect("COMPLETIONS" in printed and "200/200" in printed, f"kubectl get tasks:\n{printed}")
+        selected = t.items("pods", f"podflow.dev/run={name},podflow.dev/step=square,podflow.dev/split=7")
+        expect([p["metadata"]["name"] for p in selected] == [f"{name}.square.7"],
+               f"a split's pod by its labels: {[p['metadata']['name'] for p in selected]}")
         mine = podflow(t, "list", "--my-runs", "-n", t.ns)
         expect(name in mine.stdout, f"podflow list --my-runs:\n{mine.stdout}{mine.stderr}")
         others = podflow(t, "list", "--user", "somebody-else", "-n", t.ns)

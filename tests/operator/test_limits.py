@@ -162,7 +162,7 @@ def max_num_splits():
         failed = t.condition(run, "Failed")
         expect("101" in failed["message"] and "maxNumSplits" in failed["message"],
                f"the failure names the count and the setting to raise: {failed['message']}")
-        expect(not t.items("tasks", selector="podflow.dev/step=work"), "no split started")
+        expect(not t.items("pods", selector="podflow.dev/run=wide,podflow.dev/step=work"), "no split started")
 
         t.apply("apiVersion: podflow.dev/v1alpha1\nkind: FlowRun\nmetadata:\n  name: wide-200\n"
                 "spec:\n  flowRef: {name: wide}\n  maxNumSplits: 200\n  maxWorkers: 32\n")
@@ -171,19 +171,23 @@ def max_num_splits():
 
 
 def max_starting_tasks():
-    """A wide foreach creates Tasks as their pods start (--max-starting-tasks), not all at once:
-    with pods that can never start, exactly that many Tasks exist, and the FlowRun says why."""
+    """A wide foreach creates pods as they start (--max-starting-tasks), not all at once: with pods
+    that can never start, exactly that many pods exist, and the FlowRun says why."""
     with OperatorTest("starting") as t:
         t.start_operator("--max-starting-tasks", "5")
         steps = foreach_steps(list(range(30)), '["true"]', "nodeSelector: {podflow.dev/test: nowhere}")
         t.apply(flow_document("wide", steps, run={"flowRef": {"name": "wide"}, "maxWorkers": 30,
                                                   "maxNumSplits": 30}))
-        t.wait_until("5 work Tasks", lambda: len(t.items("tasks", "podflow.dev/step=work")) >= 5, timeout=60)
+        t.wait_until("5 work pods", lambda: len(t.items("pods", "podflow.dev/step=work")) >= 5, timeout=60)
         time.sleep(5)  # the operator has had time to create more, if it would
-        work = t.items("tasks", "podflow.dev/step=work")
-        expect(len(work) == 5, f"{len(work)} work Tasks with --max-starting-tasks 5 and no pod started")
+        work = t.items("pods", "podflow.dev/step=work")
+        expect(len(work) == 5, f"{len(work)} work pods with --max-starting-tasks 5 and no pod started")
         counts = t.flowrun("wide")["status"]["tasks"]
-        expect(counts["pending"] == 5 and counts["total"] == 6, f"counts: {counts}")
+        expect(counts["pending"] == 30 and counts["total"] == 31 and counts["succeeded"] == 1,
+               f"counts (the 30 splits are planned, 5 of them with a pod): {counts}")
+        task = t.get("task", "wide.work")
+        expect(task["spec"]["count"] == 30 and task["status"]["pending"] == 30
+               and task["status"]["reason"] == "Unschedulable", f"the Task: {task['spec']}, {task['status']}")
         t.kubectl("delete", "flowrun", "wide")
 
 

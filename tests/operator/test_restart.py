@@ -62,9 +62,11 @@ def check_run(t, name, splits, watch):
     expected = sum(i * i for i in range(splits))
     expect(printed == f"total={expected}", f"the end step printed {printed!r}, expected total={expected}")
     tasks = t.items("tasks", selector=f"podflow.dev/run={name}")
-    expect(len(tasks) == total, f"{len(tasks)} Tasks, expected {total}")
-    retried = [(task["metadata"]["name"], task["status"].get("attempt")) for task in tasks
-               if task["status"].get("attempt", 0) != 0]
+    expect(len(tasks) == 4 and sum(task["status"]["succeeded"] for task in tasks) == total,
+           f"{len(tasks)} Tasks (start, work, join, end expected) recording "
+           f"{[task['status'].get('progress') for task in tasks]}, expected {total} members")
+    retried = [(task["metadata"]["name"], task["status"]["retried"]) for task in tasks
+               if task["status"].get("retried")]
     expect(not retried, f"Tasks that needed another attempt (no step failed, so none should): {retried}")
     watch.stop()
     print(f"     pod watch: {len(watch.pods)} pod uids, {watch.events} events, {watch.relists} lists"

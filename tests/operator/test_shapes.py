@@ -101,11 +101,17 @@ def shapes():
             remote = s3_manifests(t, name, run["status"]["runId"])
             local = local_manifests(name, documents[shape])
             expect(remote == local, f"{shape}: artifacts differ from a local run\n cluster: {remote}\n local: {local}")
+            # One Task per step and split prefix, recording its members; one pod per member.
             tasks = t.items("tasks", selector=f"podflow.dev/run={name}")
-            expect(len(tasks) == len(local) == run["status"]["tasks"]["succeeded"],
-                   f"{shape}: {len(tasks)} Tasks, {len(local)} local tasks, status {run['status']['tasks']}")
+            members = sum(task["status"]["succeeded"] for task in tasks)
+            pods = t.items("pods", selector=f"podflow.dev/run={name}")
+            expect(members == len(pods) == len(local) == run["status"]["tasks"]["succeeded"],
+                   f"{shape}: {members} members of {len(tasks)} Tasks, {len(pods)} pods, {len(local)} local "
+                   f"tasks, status {run['status']['tasks']}")
+            expect(all(task["status"]["phase"] == "Succeeded" and task["status"]["progress"]
+                       == f"{task['spec']['count']}/{task['spec']['count']}" for task in tasks),
+                   f"{shape}: Tasks {[(task['metadata']['name'], task['status']) for task in tasks]}")
             if image:
-                pods = t.items("pods", selector=f"podflow.dev/run={name}")
                 images = {c["image"] for p in pods for c in p["spec"]["containers"]}
                 expect(images == {image}, f"{shape}: the steps ran in {images}, not in {image}")
 

@@ -90,6 +90,28 @@ TEST_CASE("cache: a re-list replaces the contents and announces only the differe
   CHECK(cache.keys() == std::vector<std::string>{"a/change", "a/keep", "a/new"});
 }
 
+TEST_CASE("cache: objects it does not keep are announced, not stored") {
+  ObjectCache cache;
+  // Keep only objects without the label done=true: as the operator keeps only unfinished pods.
+  cache.set_keep([](const nlohmann::json& object) {
+    return object["metadata"].value("labels", nlohmann::json::object()).value("done", "") != "true";
+  });
+  cache.apply(
+      restarted({pod("a", "running", "1"), pod("a", "ended", "1", "", {{"done", "true"}})}));
+  CHECK(cache.keys() == std::vector<std::string>{"a/running"});
+  std::vector<std::string> seen;
+  cache.subscribe([&](const CacheEvent& e) { seen.push_back(describe(e)); }, /*replay=*/false);
+  cache.apply(event(WatchEvent::Type::modified, pod("a", "running", "2", "", {{"done", "true"}})));
+  CHECK(cache.size() == 0);
+  cache.apply(event(WatchEvent::Type::deleted, pod("a", "running", "3", "", {{"done", "true"}})));
+  // A re-list announces what it does not keep again (a subscriber must not miss an end), and
+  // never announces as deleted what it did not keep.
+  cache.apply(restarted({pod("a", "ended", "1", "", {{"done", "true"}}), pod("a", "new", "4")}));
+  CHECK(seen == std::vector<std::string>{"updated a/running", "deleted a/running", "added a/ended",
+                                         "added a/new"});
+  CHECK(cache.keys() == std::vector<std::string>{"a/new"});
+}
+
 TEST_CASE("cache: a late subscriber gets every existing object replayed") {
   ObjectCache cache;
   cache.apply(restarted({pod("a", "p1", "1"), pod("a", "p2", "1")}));

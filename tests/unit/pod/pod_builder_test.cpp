@@ -64,6 +64,8 @@ TEST_CASE("pod builder: a full Task, every field where docs/api.md puts it") {
         "podflow.dev/run": "bigsum",
         "podflow.dev/step": "train_model",
         "podflow.dev/task": "train_model.1.3",
+        "podflow.dev/split": "3",
+        "podflow.dev/split-prefix": "1",
         "podflow.dev/attempt": "2",
         "app.kubernetes.io/managed-by": "podflow-operator"
       },
@@ -355,6 +357,26 @@ TEST_CASE("pod builder: Metaflow's other @kubernetes options shape the pod") {
   task["spec"]["qos"] = "BestEffort";
   CHECK_THROWS_WITH_AS(build_pod(task, 0, PodSettings{}), doctest::Contains("spec.qos"),
                        std::invalid_argument);
+}
+
+TEST_CASE("pod builder: a member's pod is owned by the Task given as its owner") {
+  json task = full_task();
+  task["metadata"].erase("uid");
+  const json owner = {{"apiVersion", "podflow.dev/v1alpha1"},
+                      {"kind", "Task"},
+                      {"name", "bigsum.train-model.1"},
+                      {"uid", "1234"},
+                      {"controller", true},
+                      {"blockOwnerDeletion", true}};
+  const json pod = build_pod(task, 0, PodSettings{}, owner);
+  CHECK(pod["metadata"]["ownerReferences"] == json::array({owner}));
+  CHECK(pod["metadata"]["name"] == "bigsum.train-model.1.3");
+  // A foreach member outside a nested foreach: an empty prefix; a step outside any: no labels.
+  task["spec"]["taskId"] = "train_model.7";
+  CHECK(build_pod(task, 0, PodSettings{})["metadata"]["labels"]["podflow.dev/split-prefix"] == "");
+  task["spec"]["taskId"] = "train_model";
+  CHECK_FALSE(
+      build_pod(task, 0, PodSettings{})["metadata"]["labels"].contains("podflow.dev/split"));
 }
 
 TEST_CASE("pod builder: a Task held in memory (no uid) makes a pod with no owner") {

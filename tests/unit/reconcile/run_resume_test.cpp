@@ -58,10 +58,6 @@ json resumed_run(const std::filesystem::path& datastore, const std::string& from
             {"phase", "Running"}}}};
 }
 
-podflow::kube::ObjectPtr task_object(const std::string& task_id) {
-  return std::make_shared<const json>(json{{"spec", {{"taskId", task_id}}}});
-}
-
 }  // namespace
 
 TEST_CASE("resume: the origin run's commits become the planner's successes") {
@@ -74,9 +70,8 @@ TEST_CASE("resume: the origin run's commits become the planner's successes") {
   const auto flow = fan_flow();
   const json run = resumed_run(scratch / "store", "fan-a-00000000");
 
-  // each.2 has a Task of this run (an operator restart after it was created): not cloned.
-  const auto successes =
-      podflow::reconcile::clone_resumed_tasks(run, flow, {task_object("each.2")});
+  // each.2 is the run's own (a pod of it exists: an operator restart after it started): not cloned.
+  const auto successes = podflow::reconcile::clone_resumed_tasks(run, flow, {"each.2"});
   REQUIRE(successes.size() == 2);
   CHECK(successes[0].id == "each.0");
   CHECK(successes[1].id == "start");
@@ -95,7 +90,7 @@ TEST_CASE("resume: the origin run's commits become the planner's successes") {
   CHECK(ready == std::vector<std::string>{"each.1", "each.2"});
 
   // Again, as after an operator restart: the same successes.
-  CHECK(podflow::reconcile::clone_resumed_tasks(run, flow, {task_object("each.2")}).size() == 2);
+  CHECK(podflow::reconcile::clone_resumed_tasks(run, flow, {"each.2"}).size() == 2);
 }
 
 TEST_CASE("resume: a run without spec.resumeFrom clones nothing") {
