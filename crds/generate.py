@@ -34,6 +34,7 @@ MAX_CPU_CORES = 4096
 MAX_MEMORY_MEGABYTES = (64 << 40) // 1000000  # 64 TiB
 MAX_DISK_MEGABYTES = (1 << 50) // 1000000  # 1 PiB
 MAX_GPU = 1024
+MAX_PARALLELISM = 100000  # defaults::kMaxParallelism: a step's tasks at once
 # Bounds only for the cost estimator.
 MAX_LIST = 1000  # command arguments, env, secrets, tolerations, parameters, next
 MAX_MAP = 256  # nodeSelector, labels, annotations
@@ -260,6 +261,11 @@ def step_settings():
         "runOn": {"type": "string", "enum": ["Local", "Kubernetes"],
                   "description": "where the step runs: Local (default: where the run runs) or "
                                  "Kubernetes (a pod, even in a local run)"},
+        "parallelism": integer(
+            1, MAX_PARALLELISM,
+            description="at most this many of the step's tasks run at once, beside the run's "
+            "maxWorkers (default: no cap but maxWorkers)",
+        ),
         "priorityClassName": string(MAX_NAME, pattern=DNS_SUBDOMAIN,
                                     description="the pod's PriorityClass, for clusters that preempt"),
     }

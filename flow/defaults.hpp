@@ -22,6 +22,9 @@ inline constexpr std::string_view kTmpfsPath = "/podflow_temp";  // Metaflow's /
 
 inline constexpr std::int64_t kMaxWorkers = 16;
 inline constexpr std::int64_t kMaxNumSplits = 100;
+// A step's `parallelism` (how many of its tasks run at once): 1 up to this. More than any run
+// has workers (max-workers) or a cluster has pods; a bigger number is a typo.
+inline constexpr std::int64_t kMaxParallelism = 100000;
 
 inline constexpr std::int64_t kRetryTimes = 0;
 inline constexpr std::int64_t kRetryMaxTimes = 5;        // Metaflow caps a task at 6 attempts.

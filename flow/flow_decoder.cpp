@@ -57,7 +57,8 @@ const FieldList kSettingsFields{"image",
                                 "qos",
                                 "port",
                                 "priorityClassName",
-                                "runOn"};
+                                "runOn",
+                                "parallelism"};
 const FieldList kTmpfsFields{"size", "path", "tempdir"};
 const FieldList kStepOnlyFields{"name", "command", "next", "foreach", "join"};
 const FieldList kResourceFields{"cpu", "memory", "disk", "gpu", "gpuVendor"};
@@ -713,6 +714,15 @@ class Decoder {
       } else {
         settings.runOn = run_on;
       }
+    }
+    // Not a pod option either: how many of the step's tasks run at once.
+    if (const YAML::Node parallelism = map["parallelism"]) {
+      const std::string range =
+          "it caps how many of the step's tasks run at once: a whole number from 1 to " +
+          std::to_string(defaults::kMaxParallelism) +
+          ", or leave it out for no cap but max-workers";
+      settings.parallelism = integer_value(parallelism, field("parallelism"), 1,
+                                           defaults::kMaxParallelism, range, range);
     }
     if (const YAML::Node port = map["port"]) {
       settings.port = integer_value(port, field("port"), 1, 65535,

@@ -100,6 +100,7 @@ EffectiveSettings effective_settings(const FlowSpec& flow, const Step& step,
   result.qos = first_of(own.qos, run_overrides.qos, defaults.qos).value_or("Burstable");
   result.runOn = first_of(own.runOn, run_overrides.runOn, defaults.runOn).value_or("Local");
   result.port = first_of(own.port, run_overrides.port, defaults.port);
+  result.parallelism = first_of(own.parallelism, run_overrides.parallelism, defaults.parallelism);
   result.priorityClassName =
       first_of(own.priorityClassName, run_overrides.priorityClassName, defaults.priorityClassName)
           .value_or("");

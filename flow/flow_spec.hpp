@@ -73,6 +73,9 @@ struct StepSettings {
   // run, a process of `podflow run`, a pod when the whole run is on the cluster) or Kubernetes
   // (a pod in the current kubeconfig's cluster, even in a local run).
   std::optional<std::string> runOn;
+  // At most this many of the step's tasks run at once (the Kubernetes Job's and Argo's
+  // `parallelism`), beside the run's max-workers; unset: only max-workers limits the step.
+  std::optional<std::int64_t> parallelism;
 };
 
 struct Step {
@@ -139,7 +142,8 @@ struct EffectiveSettings {
   std::string qos = "Burstable";
   std::optional<std::int64_t> port;
   std::string priorityClassName;
-  std::string runOn = "Local";  // Local or Kubernetes
+  std::string runOn = "Local";              // Local or Kubernetes
+  std::optional<std::int64_t> parallelism;  // 1..defaults::kMaxParallelism; unset: no cap
 };
 
 // Applies, in order of precedence: the step's own settings, the run-wide overrides (`--with

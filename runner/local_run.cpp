@@ -27,6 +27,7 @@
 #include "runner/progress_display.hpp"
 #include "runner/run_record.hpp"
 #include "runner/runner_process.hpp"
+#include "runner/step_caps.hpp"
 #include "runner/work_directory.hpp"
 
 namespace podflow::runner {
@@ -85,6 +86,7 @@ class LocalRun {
       : options_(options),
         flow_(flow),
         planner_(flow, options.overrides),
+        caps_(flow, planner_.graph(), options.overrides),
         store_(store),
         parameters_(std::move(parameters)),
         flow_dir_(fs::absolute(options.flow_path).parent_path()),
@@ -288,7 +290,8 @@ class LocalRun {
         wait = std::min(
             wait, std::chrono::duration_cast<std::chrono::milliseconds>(entry.not_before - now) +
                       std::chrono::milliseconds(1));
-      } else if (running() < static_cast<std::size_t>(options_.max_workers)) {
+      } else if (running() < static_cast<std::size_t>(options_.max_workers) &&
+                 caps_.can_start(entry.task.step)) {
         wait = std::chrono::milliseconds(0);
       }
     }
@@ -298,16 +301,19 @@ class LocalRun {
     return timeout;
   }
 
+  // Starts due tasks in queue order while a worker is free (max-workers). A task whose step is
+  // at its parallelism waits in the queue, and the ready tasks of other steps behind it start.
   void launch_due_tasks() {
     const auto now = Clock::now();
-    for (auto entry = waiting_.begin(); entry != waiting_.end();) {
+    const auto step_of = [](const WaitingTask& entry) { return entry.task.step; };
+    const auto due = [&](const WaitingTask& entry) { return entry.not_before <= now; };
+    auto entry = waiting_.begin();
+    while (true) {
       if (running() >= static_cast<std::size_t>(options_.max_workers)) return;
       // A task that could not even start may have failed the run.
       if (planner_.phase() != flow::RunPhase::Running) return;
-      if (entry->not_before > now) {
-        ++entry;
-        continue;
-      }
+      entry = first_startable(entry, waiting_.end(), caps_, step_of, due);
+      if (entry == waiting_.end()) return;
       launch(entry->task);
       entry = waiting_.erase(entry);
     }
@@ -325,6 +331,7 @@ class LocalRun {
     } else {
       processes_->launch(task);
     }
+    caps_.started(task.step);
     if (auto step = step_summary(step_name)) ++step->running;
   }
 
@@ -333,6 +340,7 @@ class LocalRun {
     std::vector<FinishedTask> finished = executor.collect(notes);
     for (const auto& note : notes) display_->note(note);
     for (auto& done : finished) {
+      caps_.finished(done.task.step);
       const std::string& step_name = planner_.graph().node(done.task.step).step->name;
       if (auto step = step_summary(step_name); step && step->running > 0) --step->running;
       show_output(done);
@@ -435,6 +443,7 @@ class LocalRun {
   const RunOptions& options_;
   const flow::FlowSpec& flow_;
   flow::Planner planner_;
+  StepCaps caps_;  // each step's parallelism and running tasks
   datastore::Datastore& store_;
   std::map<std::string, std::string> parameters_;
   fs::path flow_dir_;

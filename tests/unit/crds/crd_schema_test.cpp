@@ -247,7 +247,7 @@ TEST_CASE("the probe finds the decoder's tables and would see a field missing fr
   for (const std::string field :
        {"name", "command", "next", "foreach", "join", "image", "resources", "timeoutSeconds",
         "retry", "env", "secrets", "serviceAccount", "namespace", "nodeSelector", "tolerations",
-        "labels", "annotations"}) {
+        "labels", "annotations", "runOn", "parallelism"}) {
     CHECK_MESSAGE(step.count(field) == 1, field);
   }
   YAML::Node steps = YAML::Clone(schema_at(root_schema(load_crd("flows.yaml")), "spec.steps.[]"));
@@ -348,6 +348,11 @@ TEST_CASE("the numbers in the schema are flow/defaults.hpp's") {
   CHECK(schema_at(flow, "spec.steps.[].retry.delaySeconds")["maximum"].as<std::int64_t>() ==
         defaults::kRetryMaxDelaySeconds);
   CHECK(schema_at(flow, "spec.steps.[].timeoutSeconds")["minimum"].as<std::int64_t>() == 1);
+  CHECK(schema_at(flow, "spec.steps.[].parallelism")["minimum"].as<std::int64_t>() == 1);
+  CHECK(schema_at(flow, "spec.steps.[].parallelism")["maximum"].as<std::int64_t>() ==
+        defaults::kMaxParallelism);
+  CHECK(schema_at(run, "spec.overrides.parallelism")["maximum"].as<std::int64_t>() ==
+        defaults::kMaxParallelism);
   CHECK(schema_at(flow, "spec.steps.[].name")["maxLength"].as<std::size_t>() == 40);
 }
 

@@ -59,3 +59,22 @@ TEST_CASE("Metaflow's other @kubernetes options: defaults, a step's own, and tmp
   CHECK_FALSE(end.port);
   CHECK(end.persistentVolumeClaims.size() == 1);
 }
+
+TEST_CASE(
+    "parallelism: a step's own, then the run's overrides, then spec.defaults, unset is none") {
+  const auto flow = podflow::test::valid_flow(podflow::test::flow_yaml(
+      {{"start", {"middle"}, "parallelism: 2"}, {"middle", {"end"}, ""}, {"end", {}, ""}},
+      "  defaults:\n    parallelism: 5\n"));
+  const auto middle = *flow.find_step("middle");
+  CHECK(podflow::flow::effective_settings(flow, flow.steps[0]).parallelism == 2);
+  CHECK(podflow::flow::effective_settings(flow, middle).parallelism == 5);
+  podflow::flow::StepSettings overrides;
+  overrides.parallelism = 3;
+  CHECK(podflow::flow::effective_settings(flow, flow.steps[0], overrides).parallelism == 2);
+  CHECK(podflow::flow::effective_settings(flow, middle, overrides).parallelism == 3);
+
+  const auto plain = podflow::test::valid_flow(
+      podflow::test::flow_yaml({{"start", {"end"}, ""}, {"end", {}, ""}}));
+  CHECK_FALSE(podflow::flow::effective_settings(plain, plain.steps[0]).parallelism.has_value());
+  CHECK(podflow::flow::effective_settings(plain, plain.steps[0], overrides).parallelism == 3);
+}
