@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <future>
+#include <atomic>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 
@@ -316,11 +317,17 @@ bool ordinary_reason(const std::string& reason) {
          reason == "ContainerCreating" || reason == "PodInitializing";
 }
 
-// Kubernetes took the pod away (DisruptionTarget, or the kubelet's eviction): the attempt is run
-// again without counting against retry.times, as the Job's podFailurePolicy can. Returns the
-// reason and message, or nullopt for a pod that was not disrupted.
+// Kubernetes took the pod away (DisruptionTarget, or the kubelet's eviction under node
+// pressure): the attempt is run again without counting against retry.times, as the Job's
+// podFailurePolicy can. A pod evicted for going over its own limits (ephemeral storage, an
+// emptyDir's size) failed by itself and counts. Returns the reason and message, or nullopt.
 std::optional<std::pair<std::string, std::string>> disruption(const json& pod) {
   const json status = pod.value("status", json::object());
+  const std::string evicted_message = status.value("message", "");
+  const bool over_own_limit = status.value("reason", "") == "Evicted" &&
+                              (evicted_message.find("exceeds") != std::string::npos ||
+                               evicted_message.find("exceeded") != std::string::npos);
+  if (over_own_limit) return std::nullopt;
   for (const auto& condition : status.value("conditions", json::array())) {
     if (condition.value("type", "") != "DisruptionTarget" ||
         condition.value("status", "") != "True") {
@@ -337,7 +344,7 @@ std::optional<std::pair<std::string, std::string>> disruption(const json& pod) {
   }
   if (status.value("reason", "") == "Evicted") {
     return std::make_pair(std::string("Evicted"),
-                          status.value("message", "evicted by the kubelet"));
+                          evicted_message.empty() ? "evicted by the kubelet" : evicted_message);
   }
   return std::nullopt;
 }
@@ -489,6 +496,7 @@ void FlowRunReconciler::add_ready(RunState& state, std::vector<flow::PlannedTask
           flow::effective_settings(state.flow, *node.step, state.run_context.overrides);
       group.retry_times = settings.retryTimes;
       group.retry_delay_seconds = settings.retryDelaySeconds;
+      group.parallelism = settings.parallelism;
     }
     const std::int64_t index = group.index_of(task.path);
     if (group.succeeded.contains(index) || group.failed.contains(index) ||
@@ -791,34 +799,31 @@ void FlowRunReconciler::create_groups(const json& run, RunState& state) {
 }
 
 bool FlowRunReconciler::start_pods(RunState& state) {
-  constexpr std::size_t kCreatesPerReconcile = 256;
-  constexpr std::size_t kConcurrentCreates = 16;
+  // As the Job controller: at most this many creates per sync, many at once. The client's rate
+  // limiter (--kube-api-qps) paces them; waiting for one round trip after another would pace a
+  // wide foreach at the API server's latency instead.
+  constexpr std::size_t kCreatesPerReconcile = 500;
+  constexpr std::size_t kConcurrentCreates = 64;
   const auto now = Clock::now();
   const std::int64_t max_starting = context_.settings.max_starting_tasks;
   struct Creation {
     MemberRef ref;
-    json pod;
     bool retry;
     std::uint64_t sequence;
+    // Filled by the workers:
+    std::string invalid;             // the pod could not be built (build_pod's message)
+    std::optional<json> existing;    // AlreadyExists: the pod of that name (null: gone since)
+    std::exception_ptr failure;      // any other error
   };
   std::vector<Creation> batch;
   const auto room = [&](const TaskGroup& group) {
     const std::int64_t active = state.creating + state.pending + state.running;
     if (active >= state.max_workers || state.creating + state.pending >= max_starting) return false;
-    const std::optional<std::int64_t> cap;  // PARALLELISM: wired when the step setting lands
-    return !cap || state.active_by_step[group.step_index] < *cap;
+    return !group.parallelism || state.active_by_step[group.step_index] < *group.parallelism;
   };
-  const auto prepare = [&](TaskGroup& group, std::int64_t index, bool retry,
-                           std::uint64_t sequence) {
-    Member& member = group.members.at(index);
-    try {
-      json pod = pod::build_pod(member_task(state, group, member.task), member.attempt,
-                                context_.settings.pod, kube::controller_reference(group.object));
-      set_state(state, group, member, Member::State::Creating);
-      batch.push_back({{group.name, index}, std::move(pod), retry, sequence});
-    } catch (const std::invalid_argument& error) {
-      attempt_failed(state, group, index, "InvalidTask", error.what(), true, false, std::nullopt);
-    }
+  const auto take = [&](TaskGroup& group, std::int64_t index, bool retry, std::uint64_t sequence) {
+    set_state(state, group, group.members.at(index), Member::State::Creating);
+    batch.push_back({{group.name, index}, retry, sequence, {}, std::nullopt, nullptr});
   };
   // Retries first: their members have waited longest.
   for (auto it = state.retrying.begin();
@@ -839,9 +844,9 @@ bool FlowRunReconciler::start_pods(RunState& state) {
       wake(state, member.retry_after);
       continue;
     }
-    if (!room(group)) break;
+    if (!room(group)) continue;
     state.retrying.erase({group_name_, index});
-    prepare(group, index, true, 0);
+    take(group, index, true, 0);
   }
   // Then the ready members, oldest first, skipping steps at their parallelism.
   while (batch.size() < kCreatesPerReconcile) {
@@ -858,66 +863,93 @@ bool FlowRunReconciler::start_pods(RunState& state) {
     TaskGroup& group = state.groups.at(ref.group);
     auto member = group.members.find(ref.index);
     if (member == group.members.end() || member->second.state != Member::State::Ready) continue;
-    prepare(group, ref.index, false, sequence);
+    take(group, ref.index, false, sequence);
   }
-  // Send them, a few at a time: one create after another would pace a wide foreach at one API
-  // round trip per member.
-  std::exception_ptr failure;
-  for (std::size_t first = 0; first < batch.size(); first += kConcurrentCreates) {
-    const std::size_t last = std::min(batch.size(), first + kConcurrentCreates);
-    std::vector<std::future<std::optional<json>>> answers;  // an existing pod of that name
-    for (std::size_t i = first; i < last; ++i) {
-      answers.push_back(std::async(std::launch::async, [&, i]() -> std::optional<json> {
+  if (batch.empty()) return false;
+
+  // Build and send on a few threads: building a pod (its task spec, checked by the runtime's own
+  // parser) costs CPU, sending it a round trip; neither waits for the other. The state is only
+  // read meanwhile.
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < batch.size(); i = next++) {
+      Creation& creation = batch[i];
+      const TaskGroup& group = state.groups.at(creation.ref.group);
+      const Member& member = group.members.at(creation.ref.index);
+      json pod;
+      try {
+        pod = pod::build_pod(member_task(state, group, member.task), member.attempt,
+                             context_.settings.pod, kube::controller_reference(group.object));
+      } catch (const std::invalid_argument& error) {
+        creation.invalid = error.what();
+        continue;
+      }
+      try {
         try {
-          context_.client.create(kube::resources::pods(), state.namespace_, batch[i].pod);
-          return std::nullopt;
+          context_.client.create(kube::resources::pods(), state.namespace_, pod);
         } catch (const kube::KubeError& error) {
           if (!kube::is_already_exists(error)) throw;
+          auto found = context_.client.get(kube::resources::pods(), state.namespace_,
+                                           pod["metadata"].value("name", ""));
+          creation.existing = found ? std::move(*found) : json();
         }
-        auto existing = context_.client.get(kube::resources::pods(), state.namespace_,
-                                            batch[i].pod["metadata"].value("name", ""));
-        return existing ? std::move(*existing) : json::object();
-      }));
+      } catch (...) {
+        creation.failure = std::current_exception();
+      }
     }
-    for (std::size_t i = first; i < last; ++i) {
-      Creation& creation = batch[i];
-      TaskGroup& group = state.groups.at(creation.ref.group);
-      auto member = group.members.find(creation.ref.index);
-      const auto put_back = [&] {
-        if (member == group.members.end()) return;
-        if (creation.retry) {
-          set_state(state, group, member->second, Member::State::Retrying);
-          state.retrying.insert({group.name, creation.ref.index});
-        } else {
-          set_state(state, group, member->second, Member::State::Ready);
-          state.ready[group.step_index].push_front({creation.sequence, creation.ref});
-        }
-      };
+  };
+  {
+    std::vector<std::thread> workers;
+    const std::size_t count = std::min(kConcurrentCreates, batch.size());
+    for (std::size_t i = 1; i < count; ++i) workers.emplace_back(work);
+    work();
+    for (auto& worker : workers) worker.join();
+  }
+
+  std::exception_ptr failure;
+  for (Creation& creation : batch) {
+    TaskGroup& group = state.groups.at(creation.ref.group);
+    auto member = group.members.find(creation.ref.index);
+    if (member == group.members.end()) continue;
+    const auto put_back = [&] {
+      if (creation.retry) {
+        set_state(state, group, member->second, Member::State::Retrying);
+        state.retrying.insert({group.name, creation.ref.index});
+      } else {
+        set_state(state, group, member->second, Member::State::Ready);
+        state.ready[group.step_index].push_front({creation.sequence, creation.ref});
+      }
+    };
+    if (!creation.invalid.empty()) {
+      attempt_failed(state, group, creation.ref.index, "InvalidTask", creation.invalid, true,
+                     false, std::nullopt);
+    } else if (creation.failure) {
       try {
-        const std::optional<json> existing = answers[i - first].get();
-        if (!existing) continue;
-        // A pod of that name exists: this attempt's (an earlier life created it) is adopted;
-        // an earlier attempt's, still going away, makes this one wait.
-        if (!existing->is_null() && existing->contains("metadata") &&
-            owner_task_uid(*existing) == group.uid && member != group.members.end() &&
-            pod_attempt(*existing) == member->second.attempt) {
-          observe_pod(state, *existing, false);
-        } else {
-          put_back();
-          wake(state, Clock::now() + std::chrono::seconds(1));
-        }
+        std::rethrow_exception(creation.failure);
       } catch (const kube::KubeError& error) {
-        if (kube::is_invalid(error) && member != group.members.end()) {
+        if (kube::is_invalid(error)) {
           attempt_failed(state, group, creation.ref.index, "InvalidTask",
                          std::string("the API server refused the pod: ") + error.what(), true,
                          false, std::nullopt);
           continue;
         }
         put_back();
-        if (!failure) failure = std::current_exception();
+        if (!failure) failure = creation.failure;
       } catch (...) {
         put_back();
-        if (!failure) failure = std::current_exception();
+        if (!failure) failure = creation.failure;
+      }
+    } else if (creation.existing) {
+      // A pod of that name exists: this attempt's (an earlier life created it) is adopted; an
+      // earlier attempt's, still going away, makes this one wait.
+      const json& existing = *creation.existing;
+      if (existing.is_object() && existing.contains("metadata") &&
+          owner_task_uid(existing) == group.uid &&
+          pod_attempt(existing) == member->second.attempt) {
+        observe_pod(state, existing, false);
+      } else {
+        put_back();
+        wake(state, Clock::now() + std::chrono::seconds(1));
       }
     }
   }
@@ -1026,6 +1058,11 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(const 
     const auto step = graph.find(group.step);
     if (!step) throw std::runtime_error("Task " + group.name + " names an unknown step");
     group.step_index = *step;
+    const auto settings =
+        flow::effective_settings(state->flow, *graph.node(*step).step, overrides.settings);
+    group.retry_times = settings.retryTimes;
+    group.retry_delay_seconds = settings.retryDelaySeconds;
+    group.parallelism = settings.parallelism;
     group.succeeded.for_each([&](std::int64_t index) {
       flow::TaskOutcome outcome;
       outcome.id = group.member_task_id(index);
@@ -1157,13 +1194,25 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   bool more_to_start = false;
   std::optional<Steady::time_point> next_write;
   try {
-    for (const auto& [pod_key, change] : take_changes_of(uid)) {
+    const auto began = Steady::now();
+    const auto changes = take_changes_of(uid);
+    for (const auto& [pod_key, change] : changes) {
       observe_pod(*state, *change.pod, change.deleted);
     }
+    const auto observed = Steady::now();
+    const std::int64_t created_before = state->creating;
     if (planner.phase() == flow::RunPhase::Running && state->failure.empty()) {
       create_groups(run, *state);
       more_to_start = start_pods(*state);
     }
+    const auto ms = [](auto duration) {
+      return std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
+    };
+    kube::log(kube::LogLevel::debug,
+              "run " + key + ": " + std::to_string(changes.size()) + " pod changes in " +
+                  ms(observed - began) + " ms, " + std::to_string(state->creating - created_before) +
+                  " more pods creating, in " + ms(Steady::now() - observed) + " ms");
     const bool finishing = planner.phase() != flow::RunPhase::Running || !state->failure.empty();
     next_write = write_groups(*state, finishing);
   } catch (...) {

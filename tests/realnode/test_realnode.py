@@ -173,7 +173,8 @@ def real_failures():
             failed = t.condition(run, "Failed")
             expect(failed and "step 'start'" in failed["message"], f"{name}: the run names the task: {failed}")
         oom = t.get("task", "oom.start")["status"]
-        expect(oom.get("attempt") == 1, f"oom: retried once (retry.times 1): {oom}")
+        expect([(r["attempt"], r["failures"]) for r in oom.get("retried", [])] == [(1, 2)],
+               f"oom: retried once (retry.times 1), both attempts counted: {oom}")
         events = t.kubectl("get", "events", "--field-selector", "involvedObject.name=oom.start").stdout
         expect("OOMKilled" in events or "out of memory" in events, f"the first OOM kill is an Event:\n{events}")
         evicted = t.get("pod", "disk.start")
@@ -236,13 +237,16 @@ def node_lost():
         watch.stop()
         all_values = t.kubectl("logs", "lost.join").stdout.split()
         expect(sorted(all_values) == sorted(str(i) for i in items), f"every split exactly once: {all_values}")
-        retried = [task for task in t.items("tasks", selector="podflow.dev/step=work")
-                   if task.get("status", {}).get("attempt", 0) > 0]
-        expect(retried, "a task of the lost node ran again")
-        for task in retried:
-            status = task["status"]
-            expect(status.get("nodeName") == process_node, f"{task['metadata']['name']} ran again on {status.get('nodeName')}")
-            print(f"     {task['metadata']['name']}: attempt {status['attempt']} on {status.get('nodeName')}")
+        work = t.get("task", "lost.work")["status"]
+        retried = work.get("retried", [])
+        expect(retried, f"a task of the lost node ran again: {work}")
+        for entry in retried:
+            # Lost with the node: run again, not counted against retry.times.
+            expect(entry["failures"] == 0 and entry["disruptions"] >= 1 and entry["reason"] == "NodeLost",
+                   f"split {entry['index']}: {entry}")
+            pod = t.get("pod", f"lost.work.{entry['index']}")
+            expect(pod["spec"].get("nodeName") == process_node, f"split {entry['index']} ran again on {pod['spec'].get('nodeName')}")
+            print(f"     lost.work.{entry['index']}: attempt {entry['attempt']} on {pod['spec'].get('nodeName')}")
         events = t.kubectl("get", "events", "--field-selector", "reason=NodeLost").stdout
         expect(f"node {node} stopped reporting" in events, f"the lost attempts are Events with the reason:\n{events}")
         expect(run["status"]["tasks"]["succeeded"] == len(items) + 3, f"tasks: {run['status']['tasks']}")
