@@ -62,8 +62,12 @@ Measured per run (a fresh namespace each; the next run starts when the previous 
               PODFLOW_ETCD_URL) just before the create and at done: etcd_mvcc_db_total_size_in_bytes (the
               file; freed pages are reused, so this is growth beyond the free pages), ..._in_use_in_bytes,
               etcd_debugging_mvcc_keys_total (a deleted key counts until the API server's next compaction,
-              every 5 min) and etcd_debugging_mvcc_current_revision (one per write); deltas, in total and
-              / N; a compaction during the run lowers in-use bytes and keys;
+              every 5 min), etcd_debugging_mvcc_current_revision (one per write) and
+              etcd_debugging_mvcc_total_put_size_in_bytes (bytes written, untouched by compaction); deltas,
+              in total and / N. Before each run (before the idle window) etcd is compacted at its
+              current revision and defragmented (--no-etcd-defrag: not), so the file has no free pages
+              and no earlier run's history; the API server's own compaction during a long run still
+              lowers in-use bytes and keys;
   objects     the keys of the run's namespace in etcd at done, by resource (pods, tasks, events, ...: what
               the system left stored), from a keys-only scan of /registry/ through etcd's JSON gateway;
   timeline    pods' creation and finish times relative to the top object's creation (1 s resolution;
@@ -88,8 +92,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, cluster_env, free_port  # noqa: E402
 import operator_kwok  # noqa: E402
 from cluster_metrics import (COMPONENTS, apiserver_metrics, client_requests, component_pids,  # noqa: E402
-                             etcd_growth, etcd_metrics, etcd_namespace_keys, kcm_metrics_text, proc_cpu,
-                             proc_status, process_flag, request_key)
+                             etcd_compact_defrag, etcd_growth, etcd_metrics, etcd_namespace_keys, kcm_metrics_text,
+                             proc_cpu, proc_status, process_flag, request_key)
 
 KWOK = operator_kwok.KWOK
 ARGO_VERSION = "v3.6.12"
@@ -396,6 +400,9 @@ def one_run(variant, n, parallelism, args, log_dir):
                 kind, wait = "workflow", "--for=jsonpath={.status.phase}=Succeeded"
         result["namespace"] = ns
 
+        # etcd compacted and defragmented (before the idle window: watchers that relist settle in it)
+        if not args.no_etcd_defrag:
+            result["etcd_compacted_at"] = etcd_compact_defrag(env)
         # idle rate of the cluster, then the run
         idle0, t_idle = apiserver_requests(env), time.monotonic()
         controller_idle0 = controller_requests(system, env, operator, argo)
@@ -541,9 +548,9 @@ def summarize(rows):
           " done.")
     print("| N | parallelism | system (client limits) | runs (ok) | seconds | API requests/member |"
           " controller requests/member | API server CPU ms/member | controller CPU ms/member |"
-          " controller peak RSS MiB | etcd DB bytes/member | etcd in-use bytes/member | etcd keys/member |"
-          " objects left |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          " controller peak RSS MiB | etcd DB bytes/member | etcd in-use bytes/member | etcd written bytes/member |"
+          " etcd keys/member | objects left |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     order = {"podflow": 0, "job": 1, "argo": 2}
     for key in sorted(groups, key=lambda k: (k[0], k[1] != "16", order.get(k[2].split()[0], 9), k[2])):
         runs = groups[key]
@@ -558,7 +565,8 @@ def summarize(rows):
         print(f"| {key[0]} | {key[1]} | {key[2]} | {len(runs)} ({len(ok)}) | {mmm('seconds')} | "
               f"{mmm('requests_per_task')} | {mmm('controller_requests_per_member')} | {mmm(apiserver_cpu_ms)} | "
               f"{mmm(controller_cpu_ms)} | {mmm('controller_peak_rss_mb')} | {mmm(etcd_per_member('db_bytes'))} | "
-              f"{mmm(etcd_per_member('db_in_use_bytes'))} | {mmm(etcd_per_member('keys'))} | {mmm('objects_left')} |")
+              f"{mmm(etcd_per_member('db_in_use_bytes'))} | {mmm(etcd_per_member('put_bytes'))} | "
+              f"{mmm(etcd_per_member('keys'))} | {mmm('objects_left')} |")
 
 
 def main():
@@ -579,7 +587,10 @@ def main():
     parser.add_argument("--timeline-max", type=int, default=20000,
                         help="list the pods for the timeline up to this N (default 20000)")
     parser.add_argument("--no-wait-delete", action="store_true",
-                        help="do not wait for a run's namespace to be deleted (100,000 pods take long)")
+                        help="do not wait for a run's namespace to be deleted (100,000 pods take long); a next "
+                             "run then overlaps that deletion, which its requests, CPU and etcd growth include")
+    parser.add_argument("--no-etcd-defrag", action="store_true",
+                        help="do not compact and defragment etcd before each run")
     parser.add_argument("--argo-controller", default=os.path.join(ARGO_DIR, "workflow-controller"))
     parser.add_argument("--podflow-flags", default="",
                         help="podflow-operator flags of the podflow variant of --systems, space-separated, e.g. "

@@ -129,8 +129,10 @@ def etcd_url(env):
 # etcd's own gauges of its database (etcd serves /metrics on its client URL): the file's size (pages are
 # reused, never returned without a defrag), the bytes in use, the keys in its index (a deleted key counts
 # until the next compaction; kube-apiserver compacts every 5 min) and the revision (one per write).
+# etcd_debugging_mvcc_total_put_size_in_bytes counts the bytes of every write, whatever compaction does.
 ETCD_METRICS = ("etcd_mvcc_db_total_size_in_bytes", "etcd_mvcc_db_total_size_in_use_in_bytes",
-                "etcd_debugging_mvcc_keys_total", "etcd_debugging_mvcc_current_revision")
+                "etcd_debugging_mvcc_keys_total", "etcd_debugging_mvcc_current_revision",
+                "etcd_debugging_mvcc_total_put_size_in_bytes")
 
 
 def etcd_metrics(env, timeout=30):
@@ -147,6 +149,25 @@ def etcd_metrics(env, timeout=30):
         if name in ETCD_METRICS:
             out[name] = float(value)
     return out
+
+
+def etcd_compact_defrag(env, timeout=300):
+    """Compacts etcd at its current revision and defragments it (its JSON gateway), so that the growth
+    of a run that follows starts from a file without free pages and without earlier runs' history;
+    the revision, or an error text."""
+    import urllib.request
+
+    def post(path, body):
+        request = urllib.request.Request(etcd_url(env) + path, data=json.dumps(body).encode())
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return json.loads(r.read())
+    try:
+        revision = int(post("/v3/maintenance/status", {})["header"]["revision"])
+        post("/v3/kv/compaction", {"revision": revision, "physical": True})
+        post("/v3/maintenance/defragment", {})
+        return revision
+    except (OSError, ValueError, KeyError) as error:
+        return f"etcd compact/defragment failed: {error}"
 
 
 def etcd_namespace_keys(env, ns, page=5000, timeout=120):
@@ -188,7 +209,7 @@ def etcd_growth(before, after, n):
     """The deltas of ETCD_METRICS from before to after, in total and per member (/ n)."""
     short = {"etcd_mvcc_db_total_size_in_bytes": "db_bytes", "etcd_mvcc_db_total_size_in_use_in_bytes":
              "db_in_use_bytes", "etcd_debugging_mvcc_keys_total": "keys", "etcd_debugging_mvcc_current_revision":
-             "revisions"}
+             "revisions", "etcd_debugging_mvcc_total_put_size_in_bytes": "put_bytes"}
     out = {}
     for name, key in short.items():
         if name in before and name in after:

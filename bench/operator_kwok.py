@@ -17,8 +17,9 @@ Measures:
   - the operator's peak RSS (VmHWM of /proc/<pid>/status) and its CPU time during the run;
   - reconciles, workqueue retries and rate-limiter wait from /metrics;
   - per member (/ N): the operator's requests, the API server's requests (all clients) and CPU time,
-    and etcd's growth (database bytes, bytes in use, keys, revisions; cluster_metrics.etcd_growth) from
-    the create to Succeeded; the objects the namespace holds in etcd then.
+    and etcd's growth (database bytes, bytes in use, bytes written, keys, revisions;
+    cluster_metrics.etcd_growth) from the create to Succeeded, etcd compacted and defragmented just
+    before (--no-etcd-defrag: not); the objects the namespace holds in etcd then.
 --series FILE appends a growth sample every --sample seconds (with etcd's gauges) and, at the end,
 the run's totals as a {"final": true, ...} line; bench/scale_series.py FILE prints both.
 """
@@ -35,7 +36,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, expect  # noqa: E402
 from cluster_metrics import (apiserver_metrics, component_pids, components_now, cpu_seconds,  # noqa: E402
-                             etcd_growth, etcd_metrics, etcd_namespace_keys, proc_cpu, request_key)
+                             etcd_compact_defrag, etcd_growth, etcd_metrics, etcd_namespace_keys, proc_cpu, request_key)
 
 KWOK = {"nodeSelector": {"type": "kwok"},
         "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]}
@@ -100,7 +101,7 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, wait_delete=True):
+def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, wait_delete=True, etcd_defrag=True):
     name = "kwokbench"
     with OperatorTest("kwokbench") as t:
         operator = t.start_operator(*operator_flags)
@@ -109,6 +110,7 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
         t.wait_until("the Flow to be valid", lambda: (t.condition(t.get("flow", name), "Valid") or {}).get(
             "status") == "True", 60)
         pids = component_pids(t.env)
+        etcd_compacted = etcd_compact_defrag(t.env) if etcd_defrag else None
         apiserver_before = sum(apiserver_metrics(t.env)[0].values())
         etcd_before = etcd_metrics(t.env)
         before = operator.metrics()
@@ -182,6 +184,8 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
             result["apiserver_cpu_ms_per_member"] = round(
                 1000 * result["component_cpu_s"]["kube-apiserver"] / splits, 2)
         result["etcd"] = etcd_growth(etcd_before, etcd_at_end, splits)
+        if etcd_compacted is not None:
+            result["etcd_compacted_at"] = etcd_compacted
         if objects_left is not None:
             result["objects_left"] = sum(objects_left.values())
             result["objects_left_by_resource"] = objects_left
@@ -298,6 +302,9 @@ def main():
     parser.add_argument("--series", help="append each growth sample to this JSONL file")
     parser.add_argument("--no-wait-delete", action="store_true",
                         help="do not wait for the namespace's deletion (10,000s of pods take long)")
+    parser.add_argument("--no-etcd-defrag", action="store_true",
+                        help="do not compact and defragment etcd before the run (etcd growth then counts from "
+                             "a file with free pages)")
     parser.add_argument("operator_flags", nargs="*", help="extra podflow-operator flags (after --)")
     args = parser.parse_args()
     if args.timeout is None:
@@ -305,7 +312,7 @@ def main():
     results = []
     for i in range(args.repeat):
         result = one_run(args.splits, args.duration, args.operator_flags, args.timeout, args.sample,
-                         args.series, not args.no_wait_delete)
+                         args.series, not args.no_wait_delete, not args.no_etcd_defrag)
         results.append(result)
         print(json.dumps(result, indent=1), flush=True)
     print("\nrun  seconds  tasks  requests  req/task  peak RSS MB  operator CPU s  "

@@ -24,7 +24,7 @@ run and cluster_compare.py --series writes per run, e.g. the Job's): the system 
 limits, N, total seconds, the controller's own requests per member (podflow-operator's, or for the
 Job kube-controller-manager's client counter), the API server's requests per member, the
 controller's peak RSS and CPU per member, the API server's CPU per member, etcd's growth per member
-from the create to done (database bytes, bytes in use, keys, revisions) and the objects the run's
+from the create to done (database bytes, bytes in use, bytes written, keys, revisions) and the objects the run's
 namespace held in etcd at done. The windows also show etcd's database size and its growth per task
 when the samples hold etcd's gauges.
 """
@@ -155,7 +155,7 @@ def print_finals(finals):
     print("\n# totals per run (per member = / N; etcd: growth from the create to done)")
     header = ["system (client limits)", "N", "ok", "seconds", "controller req/member", "API req/member",
               "controller peak RSS MiB", "controller CPU ms/member", "API server CPU ms/member",
-              "etcd DB B/member", "etcd in-use B/member", "etcd keys/member", "etcd revisions/member",
+              "etcd DB B/member", "etcd in-use B/member", "etcd written B/member", "etcd keys/member", "etcd revisions/member",
               "objects left"]
     print("\t".join(header))
     for r in finals:
@@ -168,6 +168,7 @@ def print_finals(finals):
                          cell(r.get("apiserver_requests_per_member")), cell(r.get("controller_peak_rss_mb"), 1),
                          cell(r.get("controller_cpu_ms_per_member")), cell(r.get("apiserver_cpu_ms_per_member")),
                          cell(etcd.get("db_bytes_per_member"), 0), cell(etcd.get("db_in_use_bytes_per_member"), 0),
+                         cell(etcd.get("put_bytes_per_member"), 0),
                          cell(etcd.get("keys_per_member"), 1), cell(etcd.get("revisions_per_member"), 1),
                          cell(r.get("objects_left"))]))
 
