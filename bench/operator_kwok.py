@@ -15,7 +15,13 @@ Measures:
   - API requests per Task: the operator's podflow_kube_requests_total after minus before, divided
     by the number of Tasks (N + 3), with the breakdown by verb and resource;
   - the operator's peak RSS (VmHWM of /proc/<pid>/status) and its CPU time during the run;
-  - reconciles, workqueue retries and rate-limiter wait from /metrics.
+  - reconciles, workqueue retries and rate-limiter wait from /metrics;
+  - per member (/ N): the operator's requests, the API server's requests (all clients) and CPU time,
+    and etcd's growth (database bytes, bytes in use, bytes written, keys, revisions;
+    cluster_metrics.etcd_growth) from the create to Succeeded, etcd compacted and defragmented just
+    before (--no-etcd-defrag: not); the objects the namespace holds in etcd then.
+--series FILE appends a growth sample every --sample seconds (with etcd's gauges) and, at the end,
+the run's totals as a {"final": true, ...} line; bench/scale_series.py FILE prints both.
 """
 import argparse
 import json
@@ -29,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "operator"))
 from operator_harness import OperatorTest, expect  # noqa: E402
-from cluster_metrics import apiserver_metrics, components_now, cpu_seconds, request_key  # noqa: E402
+from cluster_metrics import (apiserver_metrics, component_pids, components_now, cpu_seconds,  # noqa: E402
+                             etcd_compact_defrag, etcd_growth, etcd_metrics, etcd_namespace_keys, proc_cpu, request_key)
 
 KWOK = {"nodeSelector": {"type": "kwok"},
         "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}]}
@@ -94,7 +101,7 @@ def peak_rss_mb(pid):
     return 0.0
 
 
-def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, wait_delete=True):
+def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, wait_delete=True, etcd_defrag=True):
     name = "kwokbench"
     with OperatorTest("kwokbench") as t:
         operator = t.start_operator(*operator_flags)
@@ -102,8 +109,13 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
         t.wait_until("the operator to be ready", lambda: _ready(operator), 60)
         t.wait_until("the Flow to be valid", lambda: (t.condition(t.get("flow", name), "Valid") or {}).get(
             "status") == "True", 60)
+        pids = component_pids(t.env)
+        etcd_compacted = etcd_compact_defrag(t.env) if etcd_defrag else None
+        apiserver_before = sum(apiserver_metrics(t.env)[0].values())
+        etcd_before = etcd_metrics(t.env)
         before = operator.metrics()
         cpu_before = cpu_seconds(operator.process.pid)
+        components_before = {c: proc_cpu(pid) for c, pid in pids.items()}
         started = time.monotonic()
         t.kubectl("create", "-f", "-", input=flowrun_json(name, splits))
         waiter = subprocess.Popen(["kubectl", "-n", t.ns, "wait", f"flowrun/{name}",
@@ -127,6 +139,10 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
         elapsed = time.monotonic() - started
         at_end = operator.metrics()
         cpu = cpu_seconds(operator.process.pid) - cpu_before
+        components_cpu = {c: proc_cpu(pid) for c, pid in pids.items()}
+        apiserver_at_end = sum(apiserver_metrics(t.env)[0].values())
+        etcd_at_end = etcd_metrics(t.env)
+        objects_left = etcd_namespace_keys(t.env, t.ns)
         time.sleep(5)  # the requests that follow the last status write (events, late watch events)
         after = operator.metrics()
         run = t.flowrun(name)
@@ -159,6 +175,23 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
                   "operator_log": operator.log_path}
         flowrun_bytes = len(t.kubectl("get", "flowrun", name, "-o", "json").stdout)
         result["flowrun_bytes_largest"] = max(largest_flowrun, flowrun_bytes)
+        # per member (/ N, the foreach's splits), from the create to Succeeded, as cluster_compare.py
+        result["operator_requests_per_member"] = round(requests_at_end / splits, 2)
+        result["apiserver_requests_per_member"] = round((apiserver_at_end - apiserver_before) / splits, 2)
+        result["component_cpu_s"] = {c: round(components_cpu[c] - components_before[c], 1) for c in pids
+                                     if components_cpu[c] is not None and components_before[c] is not None}
+        if "kube-apiserver" in result["component_cpu_s"]:
+            result["apiserver_cpu_ms_per_member"] = round(
+                1000 * result["component_cpu_s"]["kube-apiserver"] / splits, 2)
+        result["etcd"] = etcd_growth(etcd_before, etcd_at_end, splits)
+        if etcd_compacted is not None:
+            result["etcd_compacted_at"] = etcd_compacted
+        if objects_left is not None:
+            result["objects_left"] = sum(objects_left.values())
+            result["objects_left_by_resource"] = objects_left
+        if series:
+            with open(series, "a") as f:
+                f.write(json.dumps(final_record(result, splits, operator_flags)) + "\n")
         if splits <= 20000:  # a list of 100,000 Tasks is more than kubectl's 2 minutes
             result["timeline_s"] = timeline(run, t.items("tasks"))
         ns = t.ns
@@ -167,6 +200,27 @@ def one_run(splits, duration, operator_flags, timeout, sample=30, series=None, w
         subprocess.run(["kubectl", "wait", "--for=delete", f"namespace/{ns}", "--timeout=300s"],
                        capture_output=True, env=t.env, timeout=330)
     return result
+
+
+def final_record(result, splits, operator_flags):
+    """The run's totals as the last line of a --series file (bench/scale_series.py prints it)."""
+    qps, burst = 100, 200  # podflow-operator's defaults
+    for i, flag in enumerate(operator_flags):
+        value = operator_flags[i + 1] if i + 1 < len(operator_flags) else None
+        if flag.startswith("--kube-api-qps"):
+            qps = float(flag.split("=", 1)[1] if "=" in flag else value)
+        elif flag.startswith("--kube-api-burst"):
+            burst = int(flag.split("=", 1)[1] if "=" in flag else value)
+    limited = any(f.startswith(("--kube-api-qps", "--kube-api-burst")) for f in operator_flags)
+    label = f"podflow qps{qps:g}/burst{burst}" if limited else f"podflow defaults({qps:g}/{burst})"
+    return {"final": True, "system": "podflow", "variant": label, "splits": splits, "ok": True,
+            "seconds": result["seconds"], "source": "operator_kwok.py", "operator_flags": list(operator_flags),
+            "controller_requests_per_member": result["operator_requests_per_member"],
+            "apiserver_requests_per_member": result["apiserver_requests_per_member"],
+            "controller_peak_rss_mb": result["peak_rss_mb"],
+            "controller_cpu_ms_per_member": round(1000 * result["operator_cpu_s"] / splits, 2),
+            "apiserver_cpu_ms_per_member": result.get("apiserver_cpu_ms_per_member"),
+            "etcd": result["etcd"], "objects_left": result.get("objects_left")}
 
 
 def growth_sample(t, name, pid, seconds):
@@ -186,6 +240,7 @@ def growth_sample(t, name, pid, seconds):
     # What bounds the pace as the run grows: every component's CPU and memory so far, and the API
     # server's requests so far by verb and resource (the series' differences are the rates).
     point["components"] = components_now(t.env)
+    point["etcd"] = etcd_metrics(t.env)
     try:
         requests = apiserver_metrics(t.env)[0]
         point["apiserver_requests"] = {request_key(k): int(v) for k, v in sorted(requests.items())
@@ -247,6 +302,9 @@ def main():
     parser.add_argument("--series", help="append each growth sample to this JSONL file")
     parser.add_argument("--no-wait-delete", action="store_true",
                         help="do not wait for the namespace's deletion (10,000s of pods take long)")
+    parser.add_argument("--no-etcd-defrag", action="store_true",
+                        help="do not compact and defragment etcd before the run (etcd growth then counts from "
+                             "a file with free pages)")
     parser.add_argument("operator_flags", nargs="*", help="extra podflow-operator flags (after --)")
     args = parser.parse_args()
     if args.timeout is None:
@@ -254,13 +312,17 @@ def main():
     results = []
     for i in range(args.repeat):
         result = one_run(args.splits, args.duration, args.operator_flags, args.timeout, args.sample,
-                         args.series, not args.no_wait_delete)
+                         args.series, not args.no_wait_delete, not args.no_etcd_defrag)
         results.append(result)
         print(json.dumps(result, indent=1), flush=True)
-    print("\nrun  seconds  tasks  requests  req/task  peak RSS MB  operator CPU s")
+    print("\nrun  seconds  tasks  requests  req/task  peak RSS MB  operator CPU s  "
+          "op req/member  API req/member  API CPU ms/member  etcd DB B/member  etcd keys/member")
     for i, r in enumerate(results, 1):
+        etcd = r.get("etcd") or {}
         print(f"{i:3}  {r['seconds']:7.1f}  {r['tasks']:5}  {r['requests']:8}  {r['requests_per_task']:8.2f}  "
-              f"{r['peak_rss_mb']:11.1f}  {r['operator_cpu_s']:14.1f}")
+              f"{r['peak_rss_mb']:11.1f}  {r['operator_cpu_s']:14.1f}  {r['operator_requests_per_member']:13.2f}  "
+              f"{r['apiserver_requests_per_member']:14.2f}  {r.get('apiserver_cpu_ms_per_member', 0):17.2f}  "
+              f"{etcd.get('db_bytes_per_member', 0):16.0f}  {etcd.get('keys_per_member', 0):15.1f}")
 
 
 if __name__ == "__main__":
