@@ -216,6 +216,22 @@ std::string runtime_spec(const TaskFields& fields, std::int64_t attempt,
   return text;
 }
 
+// The labels that differ between a Task's members and attempts. Split path labels let `kubectl
+// get pods -l` select one split or one Task's members: task `train.1.3` -> split "3",
+// split-prefix "1" (step names have no '.'); no prefix label outside a nested foreach.
+void set_member_labels(json& labels, const std::string& task_id, std::int64_t attempt) {
+  labels[kTaskLabel] = label_value(task_id);
+  labels[kAttemptLabel] = std::to_string(attempt);
+  labels.erase(kSplitLabel);
+  labels.erase(kSplitPrefixLabel);
+  if (const auto dot = task_id.find('.'); dot != std::string::npos) {
+    const std::string path = task_id.substr(dot + 1);
+    const auto last = path.rfind('.');
+    labels[kSplitLabel] = path.substr(last == std::string::npos ? 0 : last + 1);
+    if (last != std::string::npos) labels[kSplitPrefixLabel] = path.substr(0, last);
+  }
+}
+
 json env_var(const std::string& name, const std::string& value) {
   return {{"name", name}, {"value", value}};
 }
@@ -300,24 +316,14 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
   labels[kFlowLabel] = label_value(flow);
   labels[kRunLabel] = label_value(flow_run);
   labels[kStepLabel] = label_value(step);
-  labels[kTaskLabel] = label_value(task_id);
-  labels[kAttemptLabel] = std::to_string(attempt);
   labels[kManagedByLabel] = settings.managed_by;
+  set_member_labels(labels, task_id, attempt);
 
   json metadata = {
       {"name", name},
       {"namespace", ns},
       {"labels", std::move(labels)},
   };
-  // Split path labels, so `kubectl get pods -l` selects one split or one Task's members: task
-  // `train.1.3` -> split "3", split-prefix "1" (step names have no '.').
-  if (const auto dot = task_id.find('.'); dot != std::string::npos) {
-    const std::string path = task_id.substr(dot + 1);
-    const auto last = path.rfind('.');
-    metadata["labels"][kSplitLabel] = path.substr(last == std::string::npos ? 0 : last + 1);
-    metadata["labels"][kSplitPrefixLabel] =
-        last == std::string::npos ? std::string() : path.substr(0, last);
-  }
   if (owner) {
     // A member of an operator's Task: its pod is owned by that Task, named after the member.
     metadata["ownerReferences"] = json::array({*owner});
@@ -446,6 +452,17 @@ json build_pod(const json& task, std::int64_t attempt, const PodSettings& settin
           {"kind", "Pod"},
           {"metadata", std::move(metadata)},
           {"spec", std::move(spec)}};
+}
+
+json member_pod(const json& pod, const std::string& name, const std::string& task_id,
+                std::int64_t attempt, const std::string& runtime_task) {
+  json copy = pod;
+  copy["metadata"]["name"] = name;
+  set_member_labels(copy["metadata"]["labels"], task_id, attempt);
+  for (auto& variable : copy["spec"]["containers"][0]["env"]) {
+    if (variable.value("name", "") == "PODFLOW_TASK") variable["value"] = runtime_task;
+  }
+  return copy;
 }
 
 }  // namespace podflow::pod

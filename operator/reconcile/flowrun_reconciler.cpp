@@ -1,8 +1,8 @@
 #include "operator/reconcile/flowrun_reconciler.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -811,9 +811,9 @@ bool FlowRunReconciler::start_pods(RunState& state) {
     bool retry;
     std::uint64_t sequence;
     // Filled by the workers:
-    std::string invalid;             // the pod could not be built (build_pod's message)
-    std::optional<json> existing;    // AlreadyExists: the pod of that name (null: gone since)
-    std::exception_ptr failure;      // any other error
+    std::string invalid;           // the pod could not be built (build_pod's message)
+    std::optional<json> existing;  // AlreadyExists: the pod of that name (null: gone since)
+    std::exception_ptr failure;    // any other error
   };
   std::vector<Creation> batch;
   const auto room = [&](const TaskGroup& group) {
@@ -867,20 +867,41 @@ bool FlowRunReconciler::start_pods(RunState& state) {
   }
   if (batch.empty()) return false;
 
-  // Build and send on a few threads: building a pod (its task spec, checked by the runtime's own
-  // parser) costs CPU, sending it a round trip; neither waits for the other. The state is only
-  // read meanwhile.
+  // Each Task's pods are made from one built the long way (pod::build_pod, which checks
+  // everything), on this thread; then many threads make and send the rest, since building costs
+  // CPU and sending a round trip, and neither should wait for the other. The state is only read
+  // meanwhile.
+  for (const Creation& creation : batch) {
+    TaskGroup& group = state.groups.at(creation.ref.group);
+    if (!group.pod_template.is_null() || !group.pod_problem.empty()) continue;
+    const Member& member = group.members.at(creation.ref.index);
+    try {
+      group.pod_template =
+          pod::build_pod(member_task(state, group, member.task), member.attempt,
+                         context_.settings.pod, kube::controller_reference(group.object));
+    } catch (const std::invalid_argument& error) {
+      group.pod_problem = error.what();
+    }
+  }
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
     for (std::size_t i = next++; i < batch.size(); i = next++) {
       Creation& creation = batch[i];
       const TaskGroup& group = state.groups.at(creation.ref.group);
       const Member& member = group.members.at(creation.ref.index);
+      if (!group.pod_problem.empty()) {
+        creation.invalid = group.pod_problem;
+        continue;
+      }
       json pod;
       try {
-        pod = pod::build_pod(member_task(state, group, member.task), member.attempt,
-                             context_.settings.pod, kube::controller_reference(group.object));
-      } catch (const std::invalid_argument& error) {
+        runtime::TaskSpec spec = runtime::make_task_spec(state.flow, state.planner->graph(),
+                                                         member.task, state.run_context);
+        spec.workDir = context_.settings.pod.work_dir;
+        spec.attempt = member.attempt;
+        pod = pod::member_pod(group.pod_template, pod::task_object_name(state.name, member.task.id),
+                              member.task.id, member.attempt, runtime::task_spec_to_json(spec));
+      } catch (const std::exception& error) {
         creation.invalid = error.what();
         continue;
       }
@@ -921,8 +942,8 @@ bool FlowRunReconciler::start_pods(RunState& state) {
       }
     };
     if (!creation.invalid.empty()) {
-      attempt_failed(state, group, creation.ref.index, "InvalidTask", creation.invalid, true,
-                     false, std::nullopt);
+      attempt_failed(state, group, creation.ref.index, "InvalidTask", creation.invalid, true, false,
+                     std::nullopt);
     } else if (creation.failure) {
       try {
         std::rethrow_exception(creation.failure);
@@ -1209,10 +1230,11 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       return std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
     };
-    kube::log(kube::LogLevel::debug,
-              "run " + key + ": " + std::to_string(changes.size()) + " pod changes in " +
-                  ms(observed - began) + " ms, " + std::to_string(state->creating - created_before) +
-                  " more pods creating, in " + ms(Steady::now() - observed) + " ms");
+    kube::log(kube::LogLevel::debug, "run " + key + ": " + std::to_string(changes.size()) +
+                                         " pod changes in " + ms(observed - began) + " ms, " +
+                                         std::to_string(state->creating - created_before) +
+                                         " more pods creating, in " + ms(Steady::now() - observed) +
+                                         " ms");
     const bool finishing = planner.phase() != flow::RunPhase::Running || !state->failure.empty();
     next_write = write_groups(*state, finishing);
   } catch (...) {

@@ -56,7 +56,10 @@ struct TaskGroup {
   bool indexed = false;    // the step runs inside a foreach: members are its splits
   std::int64_t count = 1;  // members: the foreach's width, or 1
   std::int64_t retry_times = 0, retry_delay_seconds = 0;  // the step's retry policy
-  std::optional<std::int64_t> parallelism;  // the step's cap on its running tasks
+  std::optional<std::int64_t> parallelism;                // the step's cap on its running tasks
+  // The pod of one member, which the others' are made from (pod::member_pod); or why none can be.
+  nlohmann::json pod_template;
+  std::string pod_problem;
   nlohmann::json object;  // the Task as the API server last returned it; null until created
   std::string uid;
 

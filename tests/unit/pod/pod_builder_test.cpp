@@ -10,6 +10,7 @@
 
 using nlohmann::json;
 using podflow::pod::build_pod;
+using podflow::pod::member_pod;
 using podflow::pod::PodSettings;
 using podflow::pod::testing::full_task;
 using podflow::pod::testing::minimal_task;
@@ -371,12 +372,35 @@ TEST_CASE("pod builder: a member's pod is owned by the Task given as its owner")
   const json pod = build_pod(task, 0, PodSettings{}, owner);
   CHECK(pod["metadata"]["ownerReferences"] == json::array({owner}));
   CHECK(pod["metadata"]["name"] == "bigsum.train-model.1.3");
-  // A foreach member outside a nested foreach: an empty prefix; a step outside any: no labels.
+  // A foreach member outside a nested foreach: no prefix label; a step outside any: no labels.
   task["spec"]["taskId"] = "train_model.7";
-  CHECK(build_pod(task, 0, PodSettings{})["metadata"]["labels"]["podflow.dev/split-prefix"] == "");
+  const json labels = build_pod(task, 0, PodSettings{})["metadata"]["labels"];
+  CHECK(labels["podflow.dev/split"] == "7");
+  CHECK_FALSE(labels.contains("podflow.dev/split-prefix"));
   task["spec"]["taskId"] = "train_model";
   CHECK_FALSE(
       build_pod(task, 0, PodSettings{})["metadata"]["labels"].contains("podflow.dev/split"));
+}
+
+TEST_CASE("pod builder: a member's pod from another member's is the one build_pod makes") {
+  PodSettings settings;
+  settings.s3_endpoint = "http://minio:9000";
+  const json owner = {{"apiVersion", "podflow.dev/v1alpha1"},
+                      {"kind", "Task"},
+                      {"name", "bigsum.train-model.1"},
+                      {"uid", "1234"},
+                      {"controller", true},
+                      {"blockOwnerDeletion", true}};
+  const json template_pod = build_pod(full_task(), 0, settings, owner);
+  json other = full_task();
+  other["metadata"]["name"] = "bigsum.train-model.1.42";
+  other["spec"]["taskId"] = "train_model.1.42";
+  other["spec"]["runtime"]["task"] = "train_model.1.42";
+  const json expected = build_pod(other, 3, settings, owner);
+  const std::string runtime_task = env_value(expected, "PODFLOW_TASK").get<std::string>();
+  const json built =
+      member_pod(template_pod, "bigsum.train-model.1.42", "train_model.1.42", 3, runtime_task);
+  CHECK(built == expected);
 }
 
 TEST_CASE("pod builder: a Task held in memory (no uid) makes a pod with no owner") {
