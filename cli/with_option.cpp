@@ -73,6 +73,10 @@ WithParse parse_with(const std::vector<std::string>& specs) {
         overrides["priorityClassName"] = value;
       } else if (name == "port") {
         overrides["port"] = number_or_quantity(value);
+      } else if (name == "parallelism") {
+        // Every step's cap on its running tasks (a step's own setting wins); checked by the
+        // flow's decoder like spec.defaults.parallelism.
+        overrides["parallelism"] = number_or_quantity(value);
       } else if (name == "shared_memory") {
         overrides["sharedMemory"] = number_or_quantity(value);
       } else if (name == "use_tmpfs" || name == "tmpfs_tempdir") {

@@ -153,6 +153,26 @@ def max_workers():
         expect(peak == 3, f"at most {peak} splits ran at once: maxWorkers 3 was never used fully")
 
 
+def step_parallelism():
+    """A step's `parallelism` caps its running pods on the cluster too, beside maxWorkers."""
+    with OperatorTest("parallelism") as t:
+        t.start_operator()
+        trace = os.path.join(t.dir, "trace")
+        steps = foreach_steps(list(range(8)), f'[sh, -c, "echo start $(date +%s%N) >> {trace}; '
+                                              f'sleep 1.5; echo end $(date +%s%N) >> {trace}"]',
+                              "parallelism: 2")
+        t.apply(flow_document("capped", steps, run={"flowRef": {"name": "capped"}, "maxWorkers": 16}))
+        t.wait_flowrun("capped", "Succeeded", timeout=180)
+        events = sorted((int(stamp), 1 if kind == "start" else -1)
+                        for kind, stamp in (line.split() for line in open(trace)))
+        running = peak = 0
+        for _, change in events:
+            running += change
+            peak = max(peak, running)
+        expect(len(events) == 16, f"{len(events)} start/end records, wanted 16")
+        expect(peak == 2, f"{peak} splits ran at once with parallelism 2 (maxWorkers 16)")
+
+
 def max_num_splits():
     with OperatorTest("maxnumsplits") as t:
         t.start_operator()
@@ -214,5 +234,5 @@ def client_rate_limit():
 
 
 if __name__ == "__main__":
-    main([resources_land_exactly, too_big_and_gpus, max_workers, max_num_splits, max_starting_tasks,
+    main([resources_land_exactly, too_big_and_gpus, max_workers, step_parallelism, max_num_splits, max_starting_tasks,
           client_rate_limit])
