@@ -349,6 +349,24 @@ std::optional<std::pair<std::string, std::string>> disruption(const json& pod) {
   return std::nullopt;
 }
 
+// The member a pod of `group` belongs to, from its name: `<group name>.<index>` in a foreach, the
+// group's own name outside.
+std::optional<std::int64_t> index_of_pod(const TaskGroup& group, const std::string& name) {
+  if (!group.indexed) return name == group.name ? std::optional<std::int64_t>(0) : std::nullopt;
+  if (name.size() <= group.name.size() + 1 || name.compare(0, group.name.size(), group.name) != 0 ||
+      name[group.name.size()] != '.') {
+    return std::nullopt;
+  }
+  try {
+    std::size_t used = 0;
+    const std::int64_t index = std::stoll(name.substr(group.name.size() + 1), &used);
+    if (used != name.size() - group.name.size() - 1 || index < 0) return std::nullopt;
+    return index;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 // A lost attempt that never ends (a node that keeps losing its pods) still ends the task.
 constexpr std::int64_t kMaxDisruptions = 10;
 
@@ -614,22 +632,9 @@ void FlowRunReconciler::observe_pod(RunState& state, const json& pod, bool delet
   if (group_found == state.group_of.end()) return;
   TaskGroup& group = state.groups.at(group_found->second);
   const std::string name = kube::name_of(pod);
-  std::int64_t index = 0;
-  if (group.indexed) {
-    if (name.size() <= group.name.size() + 1 ||
-        name.compare(0, group.name.size(), group.name) != 0 || name[group.name.size()] != '.') {
-      return;
-    }
-    try {
-      std::size_t used = 0;
-      index = std::stoll(name.substr(group.name.size() + 1), &used);
-      if (used != name.size() - group.name.size() - 1) return;
-    } catch (const std::exception&) {
-      return;
-    }
-  } else if (name != group.name) {
-    return;
-  }
+  const auto member_index = index_of_pod(group, name);
+  if (!member_index) return;
+  const std::int64_t index = *member_index;
   auto found = group.members.find(index);
   if (found == group.members.end()) return;  // ended before (this is its pod's later life)
   Member& member = found->second;
@@ -671,6 +676,7 @@ void FlowRunReconciler::observe_pod(RunState& state, const json& pod, bool delet
         kube::parse_time(pod["metadata"].value("deletionTimestamp", std::string()));
     if (deadline && *deadline > Clock::now()) {
       wake(state, *deadline + std::chrono::milliseconds(500));
+      state.look_again.insert(kube::make_key(state.namespace_, name));
       return;
     }
     delete_now();
@@ -1125,11 +1131,16 @@ std::shared_ptr<FlowRunReconciler::RunState> FlowRunReconciler::new_state(const 
   do {
     kube::ListPage page = context_.client.list(kube::resources::pods(), state->namespace_, options);
     for (auto& pod : page.items) {
-      const auto group = state->group_of.find(owner_task_uid(pod));
-      if (group == state->group_of.end()) continue;
-      const std::string id =
-          pod["metadata"].value("labels", json::object()).value(pod::kTaskLabel, "");
-      own.insert(id);
+      const auto group_name_ = state->group_of.find(owner_task_uid(pod));
+      if (group_name_ == state->group_of.end()) continue;
+      const TaskGroup& group = state->groups.at(group_name_->second);
+      const auto index = index_of_pod(group, kube::name_of(pod));
+      if (!index) continue;
+      // Pods whose end the Task records are not kept: at 100,000 members, memory.
+      if (!keep_pod(pod) && (group.succeeded.contains(*index) || group.failed.contains(*index))) {
+        continue;
+      }
+      own.insert(group.member_task_id(*index));
       pods.push_back(std::move(pod));
     }
     options.continue_token = page.continue_token;
@@ -1219,6 +1230,10 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     const auto changes = take_changes_of(uid);
     for (const auto& [pod_key, change] : changes) {
       observe_pod(*state, *change.pod, change.deleted);
+    }
+    for (const auto& pod_key : std::exchange(state->look_again, {})) {
+      if (changes.contains(pod_key)) continue;
+      if (const kube::ObjectPtr pod = context_.pods.get(pod_key)) observe_pod(*state, *pod, false);
     }
     const auto observed = Steady::now();
     const std::int64_t created_before = state->creating;

@@ -85,6 +85,9 @@ class FlowRunReconciler {
     std::int64_t cloned = 0;  // tasks of spec.resumeFrom's run this run reuses (no pod)
     std::string failure;      // a member that could not be created
     std::optional<std::chrono::system_clock::time_point> wake_at;
+    // Pods to look at again when the run wakes (a pod of a lost node, until its grace period is
+    // over): no event of theirs will come.
+    std::set<std::string> look_again;
     std::chrono::steady_clock::time_point last_status_write{};
   };
 

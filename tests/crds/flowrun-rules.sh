@@ -87,11 +87,13 @@ set +e
 OUT=$(kubectl apply -n "$NS" -f - 2>&1 <<'YAML'
 apiVersion: podflow.dev/v1alpha1
 kind: Task
-metadata: {name: inline.train.1.3}
+metadata: {name: inline.train.1}
 spec:
   flowRun: inline
   step: train
-  taskId: train.1.3
+  indexed: true
+  splitPrefix: [1]
+  count: 1000
   image: python:3.12
   resources: {cpu: "4", memory: "60000M", disk: "10240M", gpu: 1, gpuVendor: nvidia.com}
   timeoutSeconds: 3600
@@ -102,25 +104,24 @@ spec:
   tolerations: [{key: gpu, operator: Exists, effect: NoSchedule}]
   labels: {team: ml}
   annotations: {}
-  runtime: {flow: inline, step: train, anything: [1, {nested: true}]}
 YAML
 )
 RC=$?
 set -e
 [ "$RC" = 0 ] || fail "the Task of docs/api.md was rejected: $OUT"
-[ "$(kubectl get tk inline.train.1.3 -n "$NS" -o jsonpath='{.spec.runtime.anything[1].nested}')" = true ] ||
-	fail "Task.spec.runtime was pruned"
 set +e
-OUT=$(kubectl patch tk inline.train.1.3 -n "$NS" --type=merge -p '{"spec":{"image":"python:3.13"}}' 2>&1)
+OUT=$(kubectl patch tk inline.train.1 -n "$NS" --type=merge -p '{"spec":{"image":"python:3.13"}}' 2>&1)
 RC=$?
 set -e
 expect_rejected "a Task spec update" "spec is immutable"
-kubectl patch tk inline.train.1.3 -n "$NS" --subresource=status --type=merge -p '{"status":{
-  "phase": "Retrying", "attempt": 1, "podUID": "6b1c0000-0000-0000-0000-000000000000",
-  "nodeName": "process-node-1", "startTime": "2026-11-21T19:00:00Z", "completionTime": "2026-11-21T19:01:00Z",
-  "retryAfter": "2026-11-21T19:03:00Z", "exitCode": 137, "reason": "OOMKilled",
-  "message": "the task used more memory than it asked for", "splitCount": 100}}' >/dev/null ||
+kubectl patch tk inline.train.1 -n "$NS" --subresource=status --type=merge -p '{"status":{
+  "phase": "Running", "succeeded": 997, "running": 2, "pending": 1, "failed": 0, "progress": "997/1000",
+  "succeededIndexes": "0-995,998", "runningIndexes": "996,999",
+  "retried": [{"index": 996, "attempt": 1, "failures": 0, "disruptions": 1, "reason": "Evicted",
+               "message": "task train.1.996 attempt 0 was lost"}],
+  "splitCounts": {"0": 100}, "reason": "Unschedulable", "message": "task train.1.999: 0/3 nodes",
+  "startTime": "2026-11-21T19:00:00Z"}}' >/dev/null ||
 	fail "the operator's Task status was refused"
-[ "$(kubectl get tk inline.train.1.3 -n "$NS" -o jsonpath='{.status.phase}/{.status.attempt}/{.status.reason}')" = Retrying/1/OOMKilled ] ||
+[ "$(kubectl get tk inline.train.1 -n "$NS" -o jsonpath='{.status.progress}/{.status.retried[0].reason}/{.status.splitCounts.0}')" = 997/1000/Evicted/100 ] ||
 	fail "Task status did not round-trip"
 echo "ok: FlowRun and Task rules, defaults, immutable specs, status subresources"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What `kubectl get` shows: `kubectl get podflow` lists Flows, FlowRuns and Tasks together, with
 # each kind's printer columns filled from status (Flow: Valid; FlowRun: Phase, Succeeded, Total,
-# Running, Failed; Task: Step, Phase, Attempt, Node) and the short names fl, fr, tk work.
+# Running, Failed; Task: Step, Completions, Running, Failed, Phase) and the short names fl, fr, tk work.
 source "$(dirname "$0")/lib.sh"
 install_crds
 new_namespace
@@ -10,7 +10,7 @@ kubectl apply -n "$NS" -f - >/dev/null <<'YAML' || fail "creating a Task failed"
 apiVersion: podflow.dev/v1alpha1
 kind: Task
 metadata: {name: branch.left}
-spec: {flowRun: branch, step: left, taskId: left}
+spec: {flowRun: branch, step: work, indexed: true, splitPrefix: [], count: 1000}
 YAML
 kubectl patch fl branch -n "$NS" --subresource=status --type=merge -p '{"status":{"observedGeneration":1,
   "conditions":[{"type":"Valid","status":"True","reason":"Valid","message":"","lastTransitionTime":"2026-11-21T19:00:00Z","observedGeneration":1}]}}' >/dev/null ||
@@ -19,7 +19,8 @@ kubectl patch fr branch -n "$NS" --subresource=status --type=merge \
 	-p '{"status":{"phase":"Running","tasks":{"total":5,"pending":1,"running":2,"succeeded":2,"failed":0}}}' >/dev/null ||
 	fail "FlowRun status refused"
 kubectl patch tk branch.left -n "$NS" --subresource=status --type=merge \
-	-p '{"status":{"phase":"Running","attempt":1,"nodeName":"process-node-1"}}' >/dev/null || fail "Task status refused"
+	-p '{"status":{"phase":"Running","succeeded":997,"running":2,"pending":1,"failed":0,"progress":"997/1000",
+  "succeededIndexes":"0-995,998","runningIndexes":"996,999"}}' >/dev/null || fail "Task status refused"
 
 all=$(kubectl get podflow -n "$NS")
 echo "$all"
@@ -38,5 +39,5 @@ $2"
 }
 check fl $'NAME VALID\nbranch True'
 check fr $'NAME PHASE SUCCEEDED TOTAL RUNNING FAILED\nbranch Running 2 5 2 0'
-check tk $'NAME STEP PHASE ATTEMPT NODE\nbranch.left left Running 1 process-node-1'
+check tk $'NAME STEP COMPLETIONS RUNNING FAILED PHASE\nbranch.left work 997/1000 2 0 Running'
 echo "ok: kubectl get podflow lists all three kinds; printer columns show"

@@ -41,7 +41,8 @@ kubectl -n "$team" describe flowrun bigsum >"$out"
 grep -q 'Started' "$out" && grep -q 'Succeeded' "$out" || fail "kubectl describe flowrun shows no events: $(tail -20 "$out")"
 grep -q 'The sum is' <<<"$(kubectl -n "$team" logs bigsum.end)" || fail "kubectl logs bigsum.end"
 kubectl -n "$team" get tasks >"$out"
-head -1 "$out" | grep -qE 'STEP +PHASE +ATTEMPT +NODE +AGE' || fail "kubectl get tasks columns: $(cat "$out")"
+head -1 "$out" | grep -qE 'STEP +COMPLETIONS +RUNNING +FAILED +PHASE +AGE' || fail "kubectl get tasks columns: $(cat "$out")"
+grep -qE '^bigsum.end +end +1/1 +0 +0 +Succeeded' "$out" || fail "kubectl get tasks rows: $(cat "$out")"
 # (grep reads a here-string, not a pipe: with pipefail, grep -q closing the pipe early fails it)
 grep -q '^flow.podflow.dev/bigsum$' <<<"$(kubectl get podflow -n "$team" -o name)" || fail "kubectl get podflow lists no Flow"
 
