@@ -676,7 +676,7 @@ void FlowRunReconciler::observe_pod(RunState& state, const json& pod, bool delet
         kube::parse_time(pod["metadata"].value("deletionTimestamp", std::string()));
     if (deadline && *deadline > Clock::now()) {
       wake(state, *deadline + std::chrono::milliseconds(500));
-      state.look_again.insert(kube::make_key(state.namespace_, name));
+      state.look_again[kube::make_key(state.namespace_, name)] = pod;
       return;
     }
     delete_now();
@@ -1227,13 +1227,14 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
   std::optional<Steady::time_point> next_write;
   try {
     const auto began = Steady::now();
+    // Taken first: looking at a pod may ask to look at it again.
+    const auto look_again = std::exchange(state->look_again, {});
     const auto changes = take_changes_of(uid);
     for (const auto& [pod_key, change] : changes) {
       observe_pod(*state, *change.pod, change.deleted);
     }
-    for (const auto& pod_key : std::exchange(state->look_again, {})) {
-      if (changes.contains(pod_key)) continue;
-      if (const kube::ObjectPtr pod = context_.pods.get(pod_key)) observe_pod(*state, *pod, false);
+    for (const auto& [pod_key, pod] : look_again) {
+      if (!changes.contains(pod_key)) observe_pod(*state, pod, false);
     }
     const auto observed = Steady::now();
     const std::int64_t created_before = state->creating;
@@ -1245,11 +1246,12 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       return std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
     };
-    kube::log(kube::LogLevel::debug, "run " + key + ": " + std::to_string(changes.size()) +
-                                         " pod changes in " + ms(observed - began) + " ms, " +
-                                         std::to_string(state->creating - created_before) +
-                                         " more pods creating, in " + ms(Steady::now() - observed) +
-                                         " ms");
+    kube::log(kube::LogLevel::debug,
+              "run " + key + ": " + std::to_string(state->look_again.size()) +
+                  " pods to look at again, " + std::to_string(changes.size()) + " pod changes in " +
+                  ms(observed - began) + " ms, " +
+                  std::to_string(state->creating - created_before) + " more pods creating, in " +
+                  ms(Steady::now() - observed) + " ms");
     const bool finishing = planner.phase() != flow::RunPhase::Running || !state->failure.empty();
     next_write = write_groups(*state, finishing);
   } catch (...) {

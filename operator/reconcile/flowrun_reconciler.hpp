@@ -87,7 +87,7 @@ class FlowRunReconciler {
     std::optional<std::chrono::system_clock::time_point> wake_at;
     // Pods to look at again when the run wakes (a pod of a lost node, until its grace period is
     // over): no event of theirs will come.
-    std::set<std::string> look_again;
+    std::map<std::string, nlohmann::json> look_again;  // by pod key, as last seen
     std::chrono::steady_clock::time_point last_status_write{};
   };
 
