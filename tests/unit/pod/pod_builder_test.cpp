@@ -360,15 +360,20 @@ TEST_CASE("pod builder: Metaflow's other @kubernetes options shape the pod") {
                        std::invalid_argument);
 }
 
+// The ownerReference of a member's pod: the operator's Task of its step and split prefix.
+json member_owner() {
+  return {{"apiVersion", "podflow.dev/v1alpha1"},
+          {"kind", "Task"},
+          {"name", "bigsum.train-model.1"},
+          {"uid", "1234"},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
+}
+
 TEST_CASE("pod builder: a member's pod is owned by the Task given as its owner") {
   json task = full_task();
   task["metadata"].erase("uid");
-  const json owner = {{"apiVersion", "podflow.dev/v1alpha1"},
-                      {"kind", "Task"},
-                      {"name", "bigsum.train-model.1"},
-                      {"uid", "1234"},
-                      {"controller", true},
-                      {"blockOwnerDeletion", true}};
+  const json owner = member_owner();
   const json pod = build_pod(task, 0, PodSettings{}, owner);
   CHECK(pod["metadata"]["ownerReferences"] == json::array({owner}));
   CHECK(pod["metadata"]["name"] == "bigsum.train-model.1.3");
@@ -385,12 +390,7 @@ TEST_CASE("pod builder: a member's pod is owned by the Task given as its owner")
 TEST_CASE("pod builder: a member's pod from another member's is the one build_pod makes") {
   PodSettings settings;
   settings.s3_endpoint = "http://minio:9000";
-  const json owner = {{"apiVersion", "podflow.dev/v1alpha1"},
-                      {"kind", "Task"},
-                      {"name", "bigsum.train-model.1"},
-                      {"uid", "1234"},
-                      {"controller", true},
-                      {"blockOwnerDeletion", true}};
+  const json owner = member_owner();
   const json template_pod = build_pod(full_task(), 0, settings, owner);
   json other = full_task();
   other["metadata"]["name"] = "bigsum.train-model.1.42";
