@@ -62,6 +62,18 @@ std::vector<json> selected_runs(kube::Client& client, const std::string& namespa
   return runs;
 }
 
+// The FlowRun `run`, or nullopt after saying on stderr that `podflow <command>` found none there.
+std::optional<json> find_flowrun(kube::Client& client, const std::string& namespace_,
+                                 const std::string& run, const std::string& command) {
+  auto flowrun = client.get(flowruns_resource(), namespace_, run);
+  if (!flowrun) {
+    std::cerr << "podflow " << command << ": no FlowRun '" << run << "' in namespace '"
+              << namespace_
+              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
+  }
+  return flowrun;
+}
+
 }  // namespace
 
 std::string flow_of_run(const json& run) {
@@ -87,12 +99,8 @@ int cluster_logs(const ClusterScope& scope, const std::string& run, const std::s
                  bool stderr_only) {
   kube::Client client(kube::load_default_config());
   const std::string namespace_ = namespace_or_default(client, scope.namespace_);
-  const auto flowrun = client.get(flowruns_resource(), namespace_, run);
-  if (!flowrun) {
-    std::cerr << "podflow logs: no FlowRun '" << run << "' in namespace '" << namespace_
-              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
-    return kExitFailed;
-  }
+  const auto flowrun = find_flowrun(client, namespace_, run, "logs");
+  if (!flowrun) return kExitFailed;
   std::vector<TaskMember> members;
   for (const auto& entry : run_tasks(client, namespace_, run)) {
     if (entry["spec"].value("step", "") != step) continue;
@@ -191,11 +199,7 @@ int cluster_list(const ClusterScope& scope, const RunFilter& filter, std::size_t
 int cluster_list_tasks(const ClusterScope& scope, const std::string& run) {
   kube::Client client(kube::load_default_config());
   const std::string namespace_ = namespace_or_default(client, scope.namespace_);
-  if (!client.get(flowruns_resource(), namespace_, run)) {
-    std::cerr << "podflow list: no FlowRun '" << run << "' in namespace '" << namespace_
-              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
-    return kExitFailed;
-  }
+  if (!find_flowrun(client, namespace_, run, "list")) return kExitFailed;
   // A row per Task (a step and split prefix), not per member: readable at 100,000 splits.
   const auto tasks = run_tasks(client, namespace_, run);
   std::printf("%-40s %-20s %-14s %-8s %-7s %-10s %s\n", "TASK", "STEP", "DONE", "RUNNING", "FAILED",
@@ -218,12 +222,8 @@ int cluster_list_tasks(const ClusterScope& scope, const std::string& run) {
 int cluster_status(const ClusterScope& scope, const std::string& run) {
   kube::Client client(kube::load_default_config());
   const std::string namespace_ = namespace_or_default(client, scope.namespace_);
-  const auto flowrun = client.get(flowruns_resource(), namespace_, run);
-  if (!flowrun) {
-    std::cerr << "podflow status: no FlowRun '" << run << "' in namespace '" << namespace_
-              << "' (podflow list --kubernetes shows the runs; -n picks the namespace)\n";
-    return kExitFailed;
-  }
+  const auto flowrun = find_flowrun(client, namespace_, run, "status");
+  if (!flowrun) return kExitFailed;
   const json status = flowrun->value("status", json::object());
   const json counts = status.value("tasks", json::object());
   std::printf("run %s of flow %s: %s (namespace %s, run id %s)\n", run.c_str(),
