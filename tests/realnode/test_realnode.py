@@ -183,6 +183,50 @@ def real_failures():
         print(f"     deadline: {deadline['reason']}: {deadline['message'][:160]}")
 
 
+def wait_until_scheduler_sees_cordon(t, node, timeout=90):
+    """Until the scheduler refuses the cordoned node. Its node cache can lag the API server: after
+    a test that restarted the API server, its watches come back after their backoff (up to 30 s),
+    and in CI a fan-out started then went to the cordoned node. A probe pod that only that node
+    could take must be reported Unschedulable; a probe bound to it is deleted and tried again."""
+    deadline = time.monotonic() + timeout
+    attempt = 0
+    while True:
+        attempt += 1
+        name = f"cordon-probe-{attempt}"
+        probe = {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {
+                "nodeSelector": {"kubernetes.io/hostname": node},
+                "tolerations": [{"operator": "Exists", "key": "podflow.dev/node"}],
+                "restartPolicy": "Never",
+                "securityContext": {"runAsNonRoot": True, "runAsUser": 65534,
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{
+                    "name": "probe", "image": t.env["PODFLOW_TEST_BUSYBOX_IMAGE"], "command": ["true"],
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                }],
+            },
+        }
+        t.apply(json.dumps(probe))
+        verdict = None
+        while verdict is None and time.monotonic() < deadline:
+            pod = t.find("pod", name) or {}
+            if pod.get("spec", {}).get("nodeName"):
+                verdict = "bound"
+            for condition in pod.get("status", {}).get("conditions", []):
+                if condition.get("type") == "PodScheduled" and condition.get("reason") == "Unschedulable":
+                    verdict = "refused"
+            time.sleep(0.5)
+        t.kubectl("delete", "pod", name, "--wait=false", check=False)
+        if verdict == "refused":
+            if attempt > 1:
+                print(f"     the scheduler saw the cordon after {attempt} probes")
+            return
+        if time.monotonic() >= deadline:
+            raise TestFailure(f"the scheduler still places pods on cordoned node {node} after {timeout}s")
+        time.sleep(2)
+
+
 def node_lost():
     """The real node's kubelet stops during a fan-out: after the not-ready timeout the node's pods
     are gone for the control plane, their tasks run again on the process node, and the run ends
@@ -214,17 +258,22 @@ def node_lost():
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster")
     process_node = cluster("PODFLOW_PROCESS_NODE_NAMES", "process-node-1").split()[0]
     with OperatorTest("nodelost", pin_to_real_node=False) as t:
-        t.kubectl("cordon", process_node, namespaced=False)
-        t.start_operator()
-        watch = PodWatch(t, "podflow.dev/run=lost")
-        t.apply(flow_document("lost", steps, run={"flowRef": {"name": "lost"}}))
-
-        def running_on_real():
-            pods = t.items("pods", selector="podflow.dev/step=work")
-            return [p for p in pods if p["spec"].get("nodeName") == node and p["status"].get("phase") == "Running"]
-        t.wait_until("work pods running on the real node", running_on_real, 180)
-        stopped = time.monotonic()
+        # Whatever fails from here on, the process node is uncordoned and the kubelet runs again:
+        # the tests after this one need both (a cordon left behind kept helm's operator Pending).
+        kubelet_stopped = False
         try:
+            t.kubectl("cordon", process_node, namespaced=False)
+            wait_until_scheduler_sees_cordon(t, process_node)
+            t.start_operator()
+            watch = PodWatch(t, "podflow.dev/run=lost")
+            t.apply(flow_document("lost", steps, run={"flowRef": {"name": "lost"}}))
+
+            def running_on_real():
+                pods = t.items("pods", selector="podflow.dev/step=work")
+                return [p for p in pods if p["spec"].get("nodeName") == node and p["status"].get("phase") == "Running"]
+            t.wait_until("work pods running on the real node", running_on_real, 180)
+            stopped = time.monotonic()
+            kubelet_stopped = True
             subprocess.run([os.path.join(here, "node"), "stop", node], check=True,
                            env=dict(os.environ, PODFLOW_CLUSTER_DIR=cluster_dir))
             t.kubectl("uncordon", process_node, namespaced=False)
@@ -232,8 +281,9 @@ def node_lost():
             took = time.monotonic() - stopped
         finally:
             t.kubectl("uncordon", process_node, namespaced=False, check=False)
-            subprocess.run([os.path.join(here, "node"), "start", node], check=True,
-                           env=dict(os.environ, PODFLOW_CLUSTER_DIR=cluster_dir))
+            if kubelet_stopped:
+                subprocess.run([os.path.join(here, "node"), "start", node], check=True,
+                               env=dict(os.environ, PODFLOW_CLUSTER_DIR=cluster_dir))
         watch.stop()
         all_values = t.kubectl("logs", "lost.join").stdout.split()
         expect(sorted(all_values) == sorted(str(i) for i in items), f"every split exactly once: {all_values}")
