@@ -16,7 +16,11 @@ named with them: `podflow defaults(100/200)`, `podflow qps200/burst400`, `job (k
 `argo defaults(20/30)`, `argo qps200/burst400`. `--variant [NAME=]SYSTEM[:FLAGS]` (repeatable) adds one:
 FLAGS are the controller's extra flags (podflow-operator's --kube-api-qps/--kube-api-burst, defaults
 100/200; workflow-controller's --qps/--burst, defaults 20/30); the Job has no flags of its own, its
-limits are read from the cluster's kube-controller-manager command line. Without --variant, every
+limits are read from the cluster's kube-controller-manager command line. A podflow variant may also
+say `--serial-duration D` (not an operator flag): the fake run time of the flow's start, join and end
+pods instead of --duration, e.g. 0s so that podflow's pods do the Job's fake work and no more (the
+Job runs only the N members; podflow's flow runs three more pods one after another around them).
+Without --variant, every
 system of --systems is one variant, with --podflow-flags / --argo-flags. Each repeat runs every
 variant once, in the order given, so the variants alternate over the run.
 
@@ -210,6 +214,10 @@ def make_variant(system, flags, env, name=None):
         label = f"job (kcm {limits['qps']:g}/{limits['burst']})"
     else:
         qps_flag, burst_flag, qps, burst = CLIENT_LIMIT_FLAGS[system]
+        serial_duration = None
+        if system == "podflow":
+            # Not an operator flag: the fake run time of the flow's start, join and end pods.
+            serial_duration, flags = flag_value(list(flags), "--serial-duration")
         qps_set, rest = flag_value(list(flags), qps_flag)
         burst_set, rest = flag_value(rest, burst_flag)
         limits = {"qps": float(qps_set or qps), "burst": int(burst_set or burst),
@@ -218,6 +226,10 @@ def make_variant(system, flags, env, name=None):
                  else f"{system} qps{limits['qps']:g}/burst{limits['burst']}")
         if rest:
             label += " " + " ".join(rest)
+        if serial_duration is not None:
+            label += f" start/join/end {serial_duration}"
+        return {"system": system, "flags": list(flags), "limits": limits, "label": name or label,
+                "serial_duration": serial_duration}
     return {"system": system, "flags": list(flags), "limits": limits, "label": name or label}
 
 
@@ -373,7 +385,7 @@ def one_run(variant, n, parallelism, args, log_dir):
             ns = harness.ns
             env = harness.env
             operator = harness.start_operator(*variant["flags"])
-            harness.apply(operator_kwok.flow_yaml(name, n, args.duration))
+            harness.apply(operator_kwok.flow_yaml(name, n, args.duration, variant.get("serial_duration")))
             wait_for("the operator to be ready", lambda: operator_kwok._ready(operator), 60)
             wait_for("the Flow to be valid", lambda: (harness.condition(harness.get("flow", name), "Valid") or {})
                      .get("status") == "True", 60)

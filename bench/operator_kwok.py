@@ -50,17 +50,20 @@ def result_message(split_count=None):
     return json.dumps(result, separators=(",", ":"))
 
 
-def flow_yaml(name, splits, duration):
-    def annotations(split_count=None):
-        return {"podflow.dev/kwok-duration": duration,
+def flow_yaml(name, splits, duration, serial_duration=None):
+    """serial_duration: the fake run time of start, join and end (default: duration, as the splits')."""
+    def annotations(split_count=None, run_time=duration):
+        return {"podflow.dev/kwok-duration": run_time,
                 "podflow.dev/kwok-termination-message": result_message(split_count)}
+    serial = serial_duration or duration
     spec = {"defaults": dict(KWOK, resources={"cpu": "10m", "memory": 16}, annotations=annotations()),
             "steps": [
                 {"name": "start", "command": ["true"], "foreach": "items", "next": ["work"],
-                 "annotations": annotations(splits)},
+                 "annotations": annotations(splits, serial)},
                 {"name": "work", "command": ["true"], "next": ["join"]},
-                {"name": "join", "join": True, "command": ["true"], "next": ["end"]},
-                {"name": "end", "command": ["true"]}]}
+                {"name": "join", "join": True, "command": ["true"], "next": ["end"],
+                 "annotations": annotations(run_time=serial)},
+                {"name": "end", "command": ["true"], "annotations": annotations(run_time=serial)}]}
     flow = {"apiVersion": "podflow.dev/v1alpha1", "kind": "Flow", "metadata": {"name": name}, "spec": spec}
     return json.dumps(flow)
 

@@ -1,5 +1,6 @@
 #include "kube/kube_log.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -7,18 +8,25 @@
 namespace podflow::kube {
 namespace {
 std::mutex sink_mutex;
+std::atomic<LogLevel> sink_minimum{LogLevel::warning};
 LogSink& sink() {
   static LogSink installed;
   return installed;
 }
 }  // namespace
 
-void set_log_sink(LogSink new_sink) {
+void set_log_sink(LogSink new_sink, LogLevel minimum) {
   std::lock_guard lock(sink_mutex);
+  sink_minimum = new_sink ? minimum : LogLevel::warning;
   sink() = std::move(new_sink);
 }
 
+bool log_enabled(LogLevel level) {
+  return level >= sink_minimum.load(std::memory_order_relaxed);
+}
+
 void log(LogLevel level, std::string_view message) {
+  if (!log_enabled(level)) return;
   LogSink current;
   {
     std::lock_guard lock(sink_mutex);

@@ -12,8 +12,12 @@ enum class LogLevel { debug, info, warning, error };
 
 using LogSink = std::function<void(LogLevel level, std::string_view message)>;
 
-// Replaces the sink (thread-safe). An empty function restores the default.
-void set_log_sink(LogSink sink);
+// Replaces the sink (thread-safe); it is handed messages of `minimum` and above. An empty
+// function restores the default (warnings and errors).
+void set_log_sink(LogSink sink, LogLevel minimum = LogLevel::debug);
 void log(LogLevel level, std::string_view message);
+// Whether a message of this level would reach the sink: a caller whose message costs something
+// to build (a line per reconcile) asks first.
+bool log_enabled(LogLevel level);
 
 }  // namespace podflow::kube

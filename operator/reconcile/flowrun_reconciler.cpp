@@ -805,11 +805,14 @@ void FlowRunReconciler::create_groups(const json& run, RunState& state) {
 }
 
 bool FlowRunReconciler::start_pods(RunState& state) {
-  // As the Job controller: at most this many creates per sync, many at once. The client's rate
+  // As the Job controller: at most this many creates per sync, several at once. The client's rate
   // limiter (--kube-api-qps) paces them; waiting for one round trip after another would pace a
-  // wide foreach at the API server's latency instead.
+  // wide foreach at the API server's latency instead. Not more at once: a busy API server answers
+  // no faster, and each extra connection costs a thread's malloc arena and a TLS setup that loads
+  // the system's CA bundle (cpprestsdk does so per connection: ~57 ms of CPU with OpenSSL 3.0).
+  // 64 at once made a 1000-way run slower than 16 (BENCHMARKS.md, "Issue 21, second part").
   constexpr std::size_t kCreatesPerReconcile = 500;
-  constexpr std::size_t kConcurrentCreates = 64;
+  constexpr std::size_t kConcurrentCreates = 16;
   const auto now = Clock::now();
   const std::int64_t max_starting = context_.settings.max_starting_tasks;
   struct Creation {
@@ -1246,12 +1249,13 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
       return std::to_string(
           std::chrono::duration_cast<std::chrono::milliseconds>(duration).count());
     };
-    kube::log(kube::LogLevel::debug,
-              "run " + key + ": " + std::to_string(state->look_again.size()) +
-                  " pods to look at again, " + std::to_string(changes.size()) + " pod changes in " +
-                  ms(observed - began) + " ms, " +
-                  std::to_string(state->creating - created_before) + " more pods creating, in " +
-                  ms(Steady::now() - observed) + " ms");
+    if (kube::log_enabled(kube::LogLevel::debug))
+      kube::log(kube::LogLevel::debug,
+                "run " + key + ": " + std::to_string(state->look_again.size()) +
+                    " pods to look at again, " + std::to_string(changes.size()) +
+                    " pod changes in " + ms(observed - began) + " ms, " +
+                    std::to_string(state->creating - created_before) + " more pods creating, in " +
+                    ms(Steady::now() - observed) + " ms");
     const bool finishing = planner.phase() != flow::RunPhase::Running || !state->failure.empty();
     next_write = write_groups(*state, finishing);
   } catch (...) {

@@ -39,23 +39,25 @@ kube::LogLevel parse_log_level(const std::string& name) {
 void install_log_sink(const std::string& format, kube::LogLevel minimum) {
   const bool json = format != "text";
   auto mutex = std::make_shared<std::mutex>();
-  kube::set_log_sink([json, minimum, mutex](kube::LogLevel level, std::string_view message) {
-    if (level < minimum) return;
-    const std::string time = kube::format_micro_time(std::chrono::system_clock::now());
-    std::string line;
-    if (json) {
-      nlohmann::json entry = {{"ts", time},
-                              {"level", level_name(level)},
-                              {"logger", "podflow-operator"},
-                              {"msg", std::string(message)}};
-      // Never throw on a message that is not UTF-8 (an API server's body, a pod's text).
-      line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    } else {
-      line = time + " " + level_name(level) + " " + std::string(message);
-    }
-    std::lock_guard lock(*mutex);
-    std::fprintf(stderr, "%s\n", line.c_str());
-  });
+  kube::set_log_sink(
+      [json, minimum, mutex](kube::LogLevel level, std::string_view message) {
+        if (level < minimum) return;
+        const std::string time = kube::format_micro_time(std::chrono::system_clock::now());
+        std::string line;
+        if (json) {
+          nlohmann::json entry = {{"ts", time},
+                                  {"level", level_name(level)},
+                                  {"logger", "podflow-operator"},
+                                  {"msg", std::string(message)}};
+          // Never throw on a message that is not UTF-8 (an API server's body, a pod's text).
+          line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        } else {
+          line = time + " " + level_name(level) + " " + std::string(message);
+        }
+        std::lock_guard lock(*mutex);
+        std::fprintf(stderr, "%s\n", line.c_str());
+      },
+      minimum);
 }
 
 }  // namespace podflow::server
