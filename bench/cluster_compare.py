@@ -200,9 +200,14 @@ def flag_value(flags, name):
 
 
 def make_variant(system, flags, env, name=None):
-    """{"system", "flags", "limits": {"qps", "burst", "defaults"}, "label"} of one system at one setting."""
+    """{"system", "flags", "limits": {"qps", "burst", "defaults"}, "label", "serial_duration"} of one
+    system at one setting."""
     if system not in ("podflow", "job", "argo"):
         raise SystemExit(f"unknown system {system!r} (podflow, job or argo)")
+    serial_duration = None
+    if system == "podflow":
+        # Not an operator flag: the fake run time of the flow's start, join and end pods.
+        serial_duration, flags = flag_value(list(flags), "--serial-duration")
     if system == "job":
         if flags:
             raise SystemExit("the Job has no controller flags: its limits are the cluster's "
@@ -214,10 +219,6 @@ def make_variant(system, flags, env, name=None):
         label = f"job (kcm {limits['qps']:g}/{limits['burst']})"
     else:
         qps_flag, burst_flag, qps, burst = CLIENT_LIMIT_FLAGS[system]
-        serial_duration = None
-        if system == "podflow":
-            # Not an operator flag: the fake run time of the flow's start, join and end pods.
-            serial_duration, flags = flag_value(list(flags), "--serial-duration")
         qps_set, rest = flag_value(list(flags), qps_flag)
         burst_set, rest = flag_value(rest, burst_flag)
         limits = {"qps": float(qps_set or qps), "burst": int(burst_set or burst),
@@ -228,9 +229,8 @@ def make_variant(system, flags, env, name=None):
             label += " " + " ".join(rest)
         if serial_duration is not None:
             label += f" start/join/end {serial_duration}"
-        return {"system": system, "flags": list(flags), "limits": limits, "label": name or label,
-                "serial_duration": serial_duration}
-    return {"system": system, "flags": list(flags), "limits": limits, "label": name or label}
+    return {"system": system, "flags": list(flags), "limits": limits, "label": name or label,
+            "serial_duration": serial_duration}
 
 
 def parse_variant(spec, env):
@@ -385,7 +385,7 @@ def one_run(variant, n, parallelism, args, log_dir):
             ns = harness.ns
             env = harness.env
             operator = harness.start_operator(*variant["flags"])
-            harness.apply(operator_kwok.flow_yaml(name, n, args.duration, variant.get("serial_duration")))
+            harness.apply(operator_kwok.flow_yaml(name, n, args.duration, variant["serial_duration"]))
             wait_for("the operator to be ready", lambda: operator_kwok._ready(operator), 60)
             wait_for("the Flow to be valid", lambda: (harness.condition(harness.get("flow", name), "Valid") or {})
                      .get("status") == "True", 60)
