@@ -1251,8 +1251,8 @@ kube::Action FlowRunReconciler::reconcile(const std::string& key) {
     };
     if (kube::log_enabled(kube::LogLevel::debug))
       kube::log(kube::LogLevel::debug,
-                "run " + key + ": " + std::to_string(state->look_again.size()) +
-                    " pods to look at again, " + std::to_string(changes.size()) +
+                "run " + key + ": " + std::to_string(look_again.size()) +
+                    " pods looked at again, " + std::to_string(changes.size()) +
                     " pod changes in " + ms(observed - began) + " ms, " +
                     std::to_string(state->creating - created_before) + " more pods creating, in " +
                     ms(Steady::now() - observed) + " ms");

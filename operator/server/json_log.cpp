@@ -39,9 +39,9 @@ kube::LogLevel parse_log_level(const std::string& name) {
 void install_log_sink(const std::string& format, kube::LogLevel minimum) {
   const bool json = format != "text";
   auto mutex = std::make_shared<std::mutex>();
+  // The library drops messages below `minimum` before they reach the sink.
   kube::set_log_sink(
-      [json, minimum, mutex](kube::LogLevel level, std::string_view message) {
-        if (level < minimum) return;
+      [json, mutex](kube::LogLevel level, std::string_view message) {
         const std::string time = kube::format_micro_time(std::chrono::system_clock::now());
         std::string line;
         if (json) {
